@@ -1,0 +1,56 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// MARK: - Targets
+//
+// Data flows one way: ImageCore (pure Swift: image, codecs, kernels, band plan)
+// <- MPIKit (the only Swift that imports CMPI) <- bandsaw (the SPMD executable).
+// CPNG is the one door to libpng: every libpng call, and every setjmp, lives in C.
+
+let package = Package(
+    name: "bandsaw",
+    products: [
+        .executable(name: "bandsaw", targets: ["bandsaw"]),
+        .library(name: "ImageCore", targets: ["ImageCore"]),
+        .library(name: "MPIKit", targets: ["MPIKit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.0"),
+    ],
+    targets: [
+        // MARK: - C doors
+        .systemLibrary(
+            name: "CMPI",
+            pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]
+        ),
+        .target(
+            name: "CPNG",
+            linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("z")]
+        ),
+
+        // MARK: - Libraries
+        .target(name: "ImageCore", dependencies: ["CPNG"]),
+        .target(name: "MPIKit", dependencies: ["CMPI"]),
+
+        // MARK: - Executable
+        .executableTarget(
+            name: "bandsaw",
+            dependencies: [
+                "ImageCore", "MPIKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // MARK: - Tests
+        .testTarget(
+            name: "ImageCoreTests",
+            dependencies: [
+                "ImageCore",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        .testTarget(name: "EndToEndTests", dependencies: ["ImageCore"]),
+    ]
+)

@@ -1,0 +1,57 @@
+/// The filter registry: every filter `--op` can name, in the order `bandsaw ops` lists them.
+public enum Filters {
+    public static let all: [FilterDescriptor] = [
+        FilterDescriptor(name: "grayscale", summary: "Luma from RGB (BT.601 integer weights); alpha dropped.",
+                         outputMode: .gray) { _ in GrayscaleKernel() },
+        FilterDescriptor(name: "invert", summary: "255 minus each colour sample; alpha kept.",
+                         outputMode: .sameChannels) { _ in InvertKernel() },
+    ]
+
+    /// Looks a filter up by name.
+    public static func named(_ name: String) -> FilterDescriptor? { all.first { $0.name == name } }
+}
+
+/// Luma of one pixel, the one grayscale rule every filter shares:
+/// `(77 R + 150 G + 29 B + 128) >> 8` (BT.601 weights in 8-bit fixed point, summing to 256,
+/// so white stays 255). Gray inputs pass through; alpha is ignored.
+@inlinable @inline(__always)
+public func luma(_ r: UInt8, _ g: UInt8, _ b: UInt8) -> UInt8 {
+    UInt8(truncatingIfNeeded: (77 &* UInt32(r) &+ 150 &* UInt32(g) &+ 29 &* UInt32(b) &+ 128) &>> 8)
+}
+
+/// Converts rows of any channel layout to one luma channel.
+struct GrayscaleKernel: Kernel {
+    var halo: Int { 0 }
+    func outputChannels(forInput inputChannels: Int) -> Int { 1 }
+    func apply(_ input: Band, rows: Range<Int>) -> Band {
+        input.assertHolds(rows, halo: 0)
+        var out = input.makeOutput(rows: rows, channels: 1)
+        let n = rows.count * input.width, c = input.channels
+        let start = (rows.lowerBound - input.firstRow) * input.rowBytes
+        input.pixels.withUnsafeBufferPointer { src in
+            out.pixels.withUnsafeMutableBufferPointer { dst in
+                let s = src.baseAddress! + start, d = dst.baseAddress!
+                switch c {
+                case 1, 2: for i in 0..<n { d[i] = s[i &* c] }
+                default: for i in 0..<n { let p = s + i &* c; d[i] = luma(p[0], p[1], p[2]) }
+                }
+            }
+        }
+        return out
+    }
+}
+
+/// 255 minus each sample; the alpha channel (2 or 4 channels) is kept.
+struct InvertKernel: Kernel {
+    var halo: Int { 0 }
+    func outputChannels(forInput inputChannels: Int) -> Int { inputChannels }
+    func apply(_ input: Band, rows: Range<Int>) -> Band {
+        input.assertHolds(rows, halo: 0)
+        var out = input.slice(rows: rows)
+        let hasAlpha = input.channels == 2 || input.channels == 4, c = input.channels
+        out.pixels.withUnsafeMutableBufferPointer { p in
+            for i in 0..<p.count where !(hasAlpha && i % c == c - 1) { p[i] = 255 &- p[i] }
+        }
+        return out
+    }
+}
