@@ -11,6 +11,7 @@ let package = Package(
     name: "bandsaw",
     products: [
         .executable(name: "bandsaw", targets: ["bandsaw"]),
+        .executable(name: "bandsaw-bench", targets: ["bandsaw-bench"]),
         .library(name: "ImageCore", targets: ["ImageCore"]),
         .library(name: "MPIKit", targets: ["MPIKit"]),
     ],
@@ -42,6 +43,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+
+        .executableTarget(name: "bandsaw-bench", dependencies: ["ImageCore"]),
 
         // MARK: - Tests
         .testTarget(

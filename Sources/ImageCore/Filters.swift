@@ -1,6 +1,9 @@
 /// The filter registry: every filter `--op` can name, in the order `bandsaw ops` lists them.
 public enum Filters {
-    public static let all: [FilterDescriptor] = [
+    public static let all: [FilterDescriptor] = edge + smoothing + point
+
+    /// Point filters: no halo.
+    static let point: [FilterDescriptor] = [
         FilterDescriptor(name: "grayscale", summary: "Luma from RGB (BT.601 integer weights); alpha dropped.",
                          outputMode: .gray) { _ in GrayscaleKernel() },
         FilterDescriptor(name: "invert", summary: "255 minus each colour sample; alpha kept.",
