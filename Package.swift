@@ -32,7 +32,7 @@ let package = Package(
         ),
 
         // MARK: - Libraries
-        .target(name: "ImageCore", dependencies: ["CPNG"]),
+        .target(name: "ImageCore", dependencies: ["CPNG"], linkerSettings: [.linkedLibrary("m")]),
         .target(name: "MPIKit", dependencies: ["CMPI"]),
 
         // MARK: - Executable
