@@ -1,3 +1,341 @@
+/*
+ * CPNG: every libpng call bandsaw makes, each behind its own setjmp.
+ *
+ * Shape of every entry point: the public function owns a cpng_ctx on its stack and calls
+ * a static worker that holds the setjmp. The worker never modifies its own locals after
+ * setjmp, and everything libpng's callbacks change lives in the caller's ctx, so nothing
+ * the error path reads is an indeterminate local after longjmp (C11 7.13.2.1).
+ *
+ * Callbacks record *why* libpng failed in ctx->status before raising (the read callback
+ * knows about truncation, the allocator about memory, the warning handler about user
+ * limits); anything unrecorded is reported as the worker's default status.
+ */
+
 #include "cpng.h"
+
 #include <png.h>
-int cpng_version(void) { return (int)png_access_version_number(); }
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* MARK: - Context and callbacks */
+
+typedef struct {
+    /* Reading: the whole PNG, already in memory. */
+    const uint8_t *data;
+    size_t len;
+    size_t pos;
+    /* Writing: a malloc'd buffer that grows by doubling. */
+    uint8_t *buf;
+    size_t buf_len;
+    size_t buf_cap;
+    /* Why libpng raised, when a callback knows better than "corrupt". */
+    int status;
+    char *msg;
+    size_t msglen;
+} cpng_ctx;
+
+static void cpng_ctx_init(cpng_ctx *ctx, const uint8_t *data, size_t len, char *msg, size_t msglen) {
+    memset(ctx, 0, sizeof *ctx);
+    ctx->data = data;
+    ctx->len = len;
+    ctx->msg = msg;
+    ctx->msglen = msglen;
+    if (msg != NULL && msglen > 0) msg[0] = '\0';
+}
+
+static void cpng_set_message(cpng_ctx *ctx, const char *text) {
+    if (ctx->msg != NULL && ctx->msglen > 0) snprintf(ctx->msg, ctx->msglen, "%s", text);
+}
+
+/* Records a status the error path should report, unless an earlier, more specific one stands. */
+static void cpng_note(cpng_ctx *ctx, int status) {
+    if (ctx->status == CPNG_OK) ctx->status = status;
+}
+
+/* The status to return once libpng has longjmp'd back: the recorded cause, else the default. */
+static int cpng_failed(const cpng_ctx *ctx, int fallback) {
+    return ctx->status != CPNG_OK ? ctx->status : fallback;
+}
+
+/* libpng's error callback: keep the message, then unwind to the worker's setjmp. Must not return. */
+static void cpng_on_error(png_structp png, png_const_charp text) {
+    cpng_ctx *ctx = (cpng_ctx *)png_get_error_ptr(png);
+    cpng_set_message(ctx, text);
+    png_longjmp(png, 1);
+}
+
+/* libpng's warning callback: silent (no stray stderr), except that the user-limit warning
+ * is the only sign that "Invalid IHDR data" which follows means "too large". */
+static void cpng_on_warning(png_structp png, png_const_charp text) {
+    cpng_ctx *ctx = (cpng_ctx *)png_get_error_ptr(png);
+    if (text != NULL && strstr(text, "exceeds user limit") != NULL) cpng_note(ctx, CPNG_TOO_LARGE);
+}
+
+/* Allocator hooks, so an allocation failure is reported as such rather than as "corrupt". */
+static png_voidp cpng_malloc(png_structp png, png_alloc_size_t size) {
+    void *p = malloc(size);
+    if (p == NULL) cpng_note((cpng_ctx *)png_get_mem_ptr(png), CPNG_NO_MEMORY);
+    return p;
+}
+
+static void cpng_mfree(png_structp png, png_voidp p) {
+    (void)png;
+    free(p);
+}
+
+/* Feeds libpng from the in-memory PNG; running out of bytes is truncation, not corruption. */
+static void cpng_read_fn(png_structp png, png_bytep out, size_t n) {
+    cpng_ctx *ctx = (cpng_ctx *)png_get_io_ptr(png);
+    if (n > ctx->len - ctx->pos) {
+        cpng_note(ctx, CPNG_TRUNCATED);
+        png_error(png, "unexpected end of PNG data");
+    }
+    memcpy(out, ctx->data + ctx->pos, n);
+    ctx->pos += n;
+}
+
+/* Appends libpng's output to the growing buffer. */
+static void cpng_write_fn(png_structp png, png_bytep in, size_t n) {
+    cpng_ctx *ctx = (cpng_ctx *)png_get_io_ptr(png);
+    if (n > SIZE_MAX - ctx->buf_len) {
+        cpng_note(ctx, CPNG_NO_MEMORY);
+        png_error(png, "PNG output too large");
+    }
+    size_t need = ctx->buf_len + n;
+    if (need > ctx->buf_cap) {
+        size_t cap = ctx->buf_cap < 4096 ? 4096 : ctx->buf_cap;
+        while (cap < need) cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+        uint8_t *grown = (uint8_t *)realloc(ctx->buf, cap);
+        if (grown == NULL) {
+            cpng_note(ctx, CPNG_NO_MEMORY);
+            png_error(png, "out of memory growing PNG output");
+        }
+        ctx->buf = grown;
+        ctx->buf_cap = cap;
+    }
+    memcpy(ctx->buf + ctx->buf_len, in, n);
+    ctx->buf_len = need;
+}
+
+static void cpng_flush_fn(png_structp png) { (void)png; }
+
+/* MARK: - Reading */
+
+/* 0 when the data starts with the full signature; otherwise why not. */
+static int cpng_check_signature(const uint8_t *data, size_t len, cpng_ctx *ctx) {
+    if (data != NULL && len >= 8 && png_sig_cmp(data, 0, 8) == 0) return CPNG_OK;
+    if (data != NULL && len > 0 && len < 8 && png_sig_cmp(data, 0, len) == 0) {
+        cpng_set_message(ctx, "PNG signature is cut short");
+        return CPNG_TRUNCATED;
+    }
+    cpng_set_message(ctx, "not a PNG signature");
+    return CPNG_NOT_PNG;
+}
+
+static png_structp cpng_create_reader(cpng_ctx *ctx) {
+    return png_create_read_struct_2(PNG_LIBPNG_VER_STRING, ctx, cpng_on_error, cpng_on_warning,
+                                    ctx, cpng_malloc, cpng_mfree);
+}
+
+/* Channels after the normalising transforms that cpng_set_transforms requests. */
+static int cpng_normalised_channels(png_structp png, png_infop info) {
+    int has_trns = png_get_valid(png, info, PNG_INFO_tRNS) != 0;
+    switch (png_get_color_type(png, info)) {
+    case PNG_COLOR_TYPE_GRAY: return has_trns ? 2 : 1;
+    case PNG_COLOR_TYPE_GRAY_ALPHA: return 2;
+    case PNG_COLOR_TYPE_PALETTE: return has_trns ? 4 : 3;
+    case PNG_COLOR_TYPE_RGB: return has_trns ? 4 : 3;
+    case PNG_COLOR_TYPE_RGB_ALPHA: return 4;
+    default: return 0;
+    }
+}
+
+/* Asks libpng for 8-bit samples in one of the four layouts Image holds; returns the pass count. */
+static int cpng_set_transforms(png_structp png, png_infop info) {
+    int color = png_get_color_type(png, info);
+    int depth = png_get_bit_depth(png, info);
+    if (color == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
+    if (color == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
+    if (png_get_valid(png, info, PNG_INFO_tRNS)) png_set_tRNS_to_alpha(png);
+    /* Rounded scaling, so 16-bit v*257 comes back as exactly v. */
+    if (depth == 16) png_set_scale_16(png);
+    return png_set_interlace_handling(png);
+}
+
+static int cpng_read_header_with(cpng_ctx *ctx, uint32_t *width, uint32_t *height, int *channels) {
+    png_structp png = cpng_create_reader(ctx);
+    if (png == NULL) {
+        cpng_set_message(ctx, "out of memory creating PNG reader");
+        return CPNG_NO_MEMORY;
+    }
+    png_infop info = png_create_info_struct(png);
+    if (info == NULL) {
+        png_destroy_read_struct(&png, NULL, NULL);
+        cpng_set_message(ctx, "out of memory creating PNG info");
+        return CPNG_NO_MEMORY;
+    }
+    if (setjmp(png_jmpbuf(png))) {
+        png_destroy_read_struct(&png, &info, NULL);
+        return cpng_failed(ctx, CPNG_CORRUPT);
+    }
+    png_set_read_fn(png, ctx, cpng_read_fn);
+    png_set_sig_bytes(png, 8);
+    png_read_info(png, info);
+    *width = png_get_image_width(png, info);
+    *height = png_get_image_height(png, info);
+    *channels = cpng_normalised_channels(png, info);
+    png_destroy_read_struct(&png, &info, NULL);
+    return CPNG_OK;
+}
+
+int cpng_read_header(const uint8_t *data, size_t len,
+                     uint32_t *width, uint32_t *height, int *channels,
+                     char *msg, size_t msglen) {
+    cpng_ctx ctx;
+    cpng_ctx_init(&ctx, data, len, msg, msglen);
+    if (width == NULL || height == NULL || channels == NULL) return CPNG_BAD_ARGUMENT;
+    *width = 0;
+    *height = 0;
+    *channels = 0;
+    int rc = cpng_check_signature(data, len, &ctx);
+    if (rc != CPNG_OK) return rc;
+    ctx.pos = 8;
+    return cpng_read_header_with(&ctx, width, height, channels);
+}
+
+static int cpng_decode_with(cpng_ctx *ctx, uint64_t max_pixels, uint8_t *out, size_t out_len) {
+    png_structp png = cpng_create_reader(ctx);
+    if (png == NULL) {
+        cpng_set_message(ctx, "out of memory creating PNG reader");
+        return CPNG_NO_MEMORY;
+    }
+    png_infop info = png_create_info_struct(png);
+    if (info == NULL) {
+        png_destroy_read_struct(&png, NULL, NULL);
+        cpng_set_message(ctx, "out of memory creating PNG info");
+        return CPNG_NO_MEMORY;
+    }
+    if (setjmp(png_jmpbuf(png))) {
+        png_destroy_read_struct(&png, &info, NULL);
+        return cpng_failed(ctx, CPNG_CORRUPT);
+    }
+    png_set_read_fn(png, ctx, cpng_read_fn);
+    png_set_sig_bytes(png, 8);
+    /* No single dimension may exceed the whole pixel budget (libpng's own guard, checked in
+     * png_read_info before any row buffer exists); the product is checked just below. */
+    uint32_t side_limit = max_pixels > PNG_UINT_31_MAX ? PNG_UINT_31_MAX
+                        : max_pixels == 0 ? 1 : (uint32_t)max_pixels;
+    png_set_user_limits(png, side_limit, side_limit);
+    png_read_info(png, info);
+
+    uint32_t width = png_get_image_width(png, info);
+    uint32_t height = png_get_image_height(png, info);
+    if ((uint64_t)width * height > max_pixels) {
+        char text[128];
+        snprintf(text, sizeof text, "%lux%lu exceeds the pixel limit",
+                 (unsigned long)width, (unsigned long)height);
+        cpng_set_message(ctx, text);
+        png_destroy_read_struct(&png, &info, NULL);
+        return CPNG_TOO_LARGE;
+    }
+    int expected_channels = cpng_normalised_channels(png, info);
+    int passes = cpng_set_transforms(png, info);
+    png_read_update_info(png, info);
+
+    size_t channels = png_get_channels(png, info);
+    size_t row_bytes = png_get_rowbytes(png, info);
+    if (png_get_bit_depth(png, info) != 8 || (int)channels != expected_channels
+        || row_bytes != (size_t)width * channels) {
+        cpng_set_message(ctx, "unexpected PNG layout after normalising");
+        png_destroy_read_struct(&png, &info, NULL);
+        return CPNG_CORRUPT;
+    }
+    if (out == NULL || out_len / row_bytes < height) {
+        cpng_set_message(ctx, "output buffer too small for the decoded image");
+        png_destroy_read_struct(&png, &info, NULL);
+        return CPNG_BAD_ARGUMENT;
+    }
+    /* One full row buffer per image row; for Adam7, libpng fills each row in over the
+     * passes (this is what png_read_image does, minus the row-pointer array). */
+    for (int pass = 0; pass < passes; pass++) {
+        for (uint32_t y = 0; y < height; y++) png_read_row(png, out + (size_t)y * row_bytes, NULL);
+    }
+    png_read_end(png, NULL);
+    png_destroy_read_struct(&png, &info, NULL);
+    return CPNG_OK;
+}
+
+int cpng_decode(const uint8_t *data, size_t len, uint64_t max_pixels,
+                uint8_t *out, size_t out_len,
+                char *msg, size_t msglen) {
+    cpng_ctx ctx;
+    cpng_ctx_init(&ctx, data, len, msg, msglen);
+    int rc = cpng_check_signature(data, len, &ctx);
+    if (rc != CPNG_OK) return rc;
+    ctx.pos = 8;
+    return cpng_decode_with(&ctx, max_pixels, out, out_len);
+}
+
+/* MARK: - Writing */
+
+static int cpng_encode_with(cpng_ctx *ctx, const uint8_t *pixels, uint32_t width, uint32_t height,
+                            int channels, int compression_level) {
+    static const int color_types[5] = {
+        0, PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA, PNG_COLOR_TYPE_RGB, PNG_COLOR_TYPE_RGB_ALPHA,
+    };
+    png_structp png = png_create_write_struct_2(PNG_LIBPNG_VER_STRING, ctx, cpng_on_error,
+                                                cpng_on_warning, ctx, cpng_malloc, cpng_mfree);
+    if (png == NULL) {
+        cpng_set_message(ctx, "out of memory creating PNG writer");
+        return CPNG_NO_MEMORY;
+    }
+    png_infop info = png_create_info_struct(png);
+    if (info == NULL) {
+        png_destroy_write_struct(&png, NULL);
+        cpng_set_message(ctx, "out of memory creating PNG info");
+        return CPNG_NO_MEMORY;
+    }
+    if (setjmp(png_jmpbuf(png))) {
+        png_destroy_write_struct(&png, &info);
+        return cpng_failed(ctx, CPNG_WRITE_FAILED);
+    }
+    png_set_write_fn(png, ctx, cpng_write_fn, cpng_flush_fn);
+    /* libpng's default user limit (1e6 per side) applies to writing too; the format's is 2^31-1. */
+    png_set_user_limits(png, PNG_UINT_31_MAX, PNG_UINT_31_MAX);
+    png_set_compression_level(png, compression_level < 0 ? 0 : compression_level > 9 ? 9 : compression_level);
+    png_set_IHDR(png, info, width, height, 8, color_types[channels], PNG_INTERLACE_NONE,
+                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_write_info(png, info);
+    size_t row_bytes = (size_t)width * (size_t)channels;
+    for (uint32_t y = 0; y < height; y++) png_write_row(png, pixels + (size_t)y * row_bytes);
+    png_write_end(png, NULL);
+    png_destroy_write_struct(&png, &info);
+    return CPNG_OK;
+}
+
+int cpng_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int channels,
+                int compression_level,
+                uint8_t **out, size_t *out_len,
+                char *msg, size_t msglen) {
+    cpng_ctx ctx;
+    cpng_ctx_init(&ctx, NULL, 0, msg, msglen);
+    if (out == NULL || out_len == NULL) return CPNG_BAD_ARGUMENT;
+    *out = NULL;
+    *out_len = 0;
+    if (pixels == NULL || channels < 1 || channels > 4 || width == 0 || height == 0
+        || width > PNG_UINT_31_MAX || height > PNG_UINT_31_MAX) {
+        cpng_set_message(&ctx, "PNG needs 1...4 channels and 1...2^31-1 pixels per side");
+        return CPNG_BAD_ARGUMENT;
+    }
+    int rc = cpng_encode_with(&ctx, pixels, width, height, channels, compression_level);
+    if (rc != CPNG_OK) {
+        free(ctx.buf);
+        return rc;
+    }
+    *out = ctx.buf;
+    *out_len = ctx.buf_len;
+    return CPNG_OK;
+}
+
+void cpng_free(void *buffer) { free(buffer); }

@@ -1,5 +1,75 @@
 #ifndef CPNG_H
 #define CPNG_H
-/* placeholder: replaced by the codec work */
-int cpng_version(void);
-#endif
+
+/*
+ * CPNG: bandsaw's one door to libpng.
+ *
+ * Every libpng call, and every setjmp, lives in cpng.c: libpng reports errors by
+ * longjmp, and a longjmp must never unwind through a Swift frame. Each function below
+ * owns its own setjmp and turns whatever libpng raised into a plain status code plus a
+ * message copied into the caller's buffer. libpng warnings are swallowed (bandsaw writes
+ * nothing to stderr on its own behalf from inside a codec).
+ *
+ * Pixels are always 8-bit, interleaved, rows packed with no padding; 1 = gray,
+ * 2 = gray+alpha, 3 = RGB, 4 = RGBA.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Status codes returned by every cpng_ function. Kept as macros so Swift imports them
+ * as plain Int32 constants matching the int return type. */
+#define CPNG_OK 0
+/** The bytes do not start with the 8-byte PNG signature. */
+#define CPNG_NOT_PNG 1
+/** The data ends before the image does (signature only, or cut inside a chunk). */
+#define CPNG_TRUNCATED 2
+/** A damaged header, chunk, CRC or compressed stream; the message says which. */
+#define CPNG_CORRUPT 3
+/** The header announces more pixels than the caller's limit. */
+#define CPNG_TOO_LARGE 4
+/** An allocation failed. */
+#define CPNG_NO_MEMORY 5
+/** The encoder could not produce its output. */
+#define CPNG_WRITE_FAILED 6
+/** The caller passed an impossible argument (bad channel count, short buffer, ...). */
+#define CPNG_BAD_ARGUMENT 7
+
+/**
+ * Reads the signature and header chunks (up to the first IDAT) and reports the size and
+ * the channel count the image will have once cpng_decode has normalised it.
+ * Allocates nothing proportional to the image size: safe to call on a decompression bomb.
+ */
+int cpng_read_header(const uint8_t *data, size_t len,
+                     uint32_t *width, uint32_t *height, int *channels,
+                     char *msg, size_t msglen);
+
+/**
+ * Decodes a whole PNG from memory into out (out_len must be at least
+ * width * height * channels as reported by cpng_read_header), normalised to 8-bit:
+ * palette becomes RGB, or RGBA when a tRNS chunk is present; gray and RGB with tRNS gain
+ * an alpha channel; gray of 1, 2 or 4 bits is expanded to 8; 16-bit samples are scaled
+ * to 8 bits with rounding (png_set_scale_16: round(v * 255 / 65535), not the truncating
+ * png_set_strip_16); Adam7 interlacing is undone. Gamma and colour profiles are ignored.
+ * Refuses (CPNG_TOO_LARGE) an image of more than max_pixels pixels, and sets libpng's
+ * own per-dimension user limits to the same bound.
+ */
+int cpng_decode(const uint8_t *data, size_t len, uint64_t max_pixels,
+                uint8_t *out, size_t out_len,
+                char *msg, size_t msglen);
+
+/**
+ * Encodes width x height 8-bit pixels with the given channel count (1...4) as a
+ * non-interlaced PNG with libpng's default filter choice and zlib level
+ * compression_level (0...9, clamped). On success *out points to a malloc'd buffer of
+ * *out_len bytes that the caller releases with cpng_free; on failure *out is NULL.
+ */
+int cpng_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int channels,
+                int compression_level,
+                uint8_t **out, size_t *out_len,
+                char *msg, size_t msglen);
+
+/** Releases a buffer returned by cpng_encode. */
+void cpng_free(void *buffer);
+
+#endif /* CPNG_H */

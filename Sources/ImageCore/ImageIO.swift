@@ -1,0 +1,224 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// MARK: - Public API
+
+/// Bounds applied to every decoded image.
+public enum ImageLimits {
+    /// Largest `width * height` read by default: 2^28, about 268 megapixels (1 GiB as RGBA).
+    /// A header over the limit is refused before any pixel memory is allocated.
+    public static let defaultMaxPixels = 1 << 28
+}
+
+/// The formats bandsaw writes.
+public enum ImageFormat: String, Sendable, CaseIterable {
+    /// PNG, 8-bit, through libpng.
+    case png
+    /// Binary PGM (`P5`) or PPM (`P6`), chosen by channel count.
+    case pnm
+
+    /// The format named by the extension of `path`'s last component, ignoring case:
+    /// `.png` is PNG; `.pgm`, `.ppm` and `.pnm` are PNM.
+    ///
+    /// - Throws: `.unknownOutputFormat` for any other extension, or none.
+    public static func forOutput(path: String) throws(ImageError) -> ImageFormat {
+        let name = fileName(of: path)
+        guard let dot = name.lastIndex(of: "."), dot != name.startIndex else {
+            throw .unknownOutputFormat(path: path)
+        }
+        switch name[name.index(after: dot)...].lowercased() {
+        case "png": return .png
+        case "pgm", "ppm", "pnm": return .pnm
+        default: throw .unknownOutputFormat(path: path)
+        }
+    }
+}
+
+/// Reads and decodes the image file at `path`, whatever its extension says.
+///
+/// The format is sniffed from the first bytes: PNG and binary PGM/PPM (`P5`/`P6`) are read;
+/// other recognised formats (JPEG, GIF, BMP, TIFF, WebP, ASCII PNM, ...) are reported by name.
+///
+/// - Throws: `.io` when the file cannot be read (detail such as "no such file",
+///   "permission denied", "is a directory"), and everything
+///   ``decodeImage(bytes:path:maxPixels:)`` throws.
+public func readImage(path: String, maxPixels: Int = ImageLimits.defaultMaxPixels) throws(ImageError) -> Image {
+    try decodeImage(bytes: readFile(path), path: path, maxPixels: maxPixels)
+}
+
+/// Decodes an image held in memory, sniffing its format from the first bytes.
+///
+/// - Parameter path: Names the source in any error thrown.
+/// - Throws: `.empty` for no bytes; `.unsupportedFormat` naming a recognised format that
+///   bandsaw does not read; `.notAnImage` for anything unrecognised; `.truncated`,
+///   `.corrupt` or `.tooLarge` from the PNG and PNM decoders.
+public func decodeImage(bytes: [UInt8], path: String,
+                        maxPixels: Int = ImageLimits.defaultMaxPixels) throws(ImageError) -> Image {
+    guard !bytes.isEmpty else { throw .empty(path: path) }
+    switch sniffFormat(bytes) {
+    case .png: return try PNGCodec.decode(bytes, path: path, maxPixels: maxPixels)
+    case .pnm: return try PNMCodec.decode(bytes, path: path, maxPixels: maxPixels)
+    case .unsupported(let name): throw .unsupportedFormat(path: path, format: name)
+    case .unknown: throw .notAnImage(path: path)
+    }
+}
+
+/// Encodes an image in memory.
+///
+/// - Parameter compressionLevel: zlib level 0...9 for PNG (clamped); PNM ignores it.
+/// - Throws: `.io` (with an empty path) for an empty image or an encoder failure.
+public func encodeImage(_ image: Image, format: ImageFormat, compressionLevel: Int = 6) throws(ImageError) -> [UInt8] {
+    switch format {
+    case .png: return try PNGCodec.encode(image, compressionLevel: compressionLevel)
+    case .pnm: return try PNMCodec.encode(image)
+    }
+}
+
+/// Encodes an image in the format its extension names and writes it to `path` atomically.
+///
+/// The bytes go to a temporary file `.<name>.tmp-<pid>` in the same directory, which is
+/// synced and then renamed over `path`; on any failure the temporary file is removed, so
+/// a failed write never leaves a partial or half-replaced output.
+///
+/// - Throws: `.unknownOutputFormat` for an extension other than `.png`, `.pgm`, `.ppm`,
+///   `.pnm`; `.io` when encoding fails or the system refuses the write.
+public func writeImage(_ image: Image, path: String, compressionLevel: Int = 6) throws(ImageError) {
+    let format = try ImageFormat.forOutput(path: path)
+    let bytes: [UInt8]
+    do {
+        bytes = try encodeImage(image, format: format, compressionLevel: compressionLevel)
+    } catch .io(_, let detail) {
+        throw .io(path: path, detail: detail)
+    }
+    try writeFileAtomically(bytes, path: path)
+}
+
+// MARK: - Format sniffing
+
+private enum SniffedFormat: Equatable {
+    case png, pnm
+    case unsupported(String)
+    case unknown
+}
+
+private let pngSignature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
+
+/// Formats recognised only to be refused by name: (name, byte offset, magic bytes).
+private let refusedFormats: [(name: String, offset: Int, magic: [UInt8])] = [
+    ("JPEG", 0, [0xFF, 0xD8, 0xFF]),
+    ("GIF", 0, Array("GIF8".utf8)),
+    ("BMP", 0, Array("BM".utf8)),
+    ("TIFF", 0, [0x49, 0x49, 0x2A, 0x00]),
+    ("TIFF", 0, [0x4D, 0x4D, 0x00, 0x2A]),
+    ("WebP", 8, Array("WEBP".utf8)),  // after "RIFF" and a length, checked below
+    ("JPEG XL", 0, [0xFF, 0x0A]),
+    ("JPEG XL", 0, [0x00, 0x00, 0x00, 0x0C, 0x4A, 0x58, 0x4C, 0x20]),
+    ("JPEG 2000", 0, [0x00, 0x00, 0x00, 0x0C, 0x6A, 0x50, 0x20, 0x20]),
+    ("AVIF", 4, Array("ftypavif".utf8)),
+    ("HEIF", 4, Array("ftypheic".utf8)),
+    ("QOI", 0, Array("qoif".utf8)),
+    ("PSD", 0, Array("8BPS".utf8)),
+    ("ASCII PBM (P1)", 0, Array("P1".utf8)),
+    ("ASCII PGM (P2)", 0, Array("P2".utf8)),
+    ("ASCII PPM (P3)", 0, Array("P3".utf8)),
+    ("PBM bitmap (P4)", 0, Array("P4".utf8)),
+    ("PAM (P7)", 0, Array("P7".utf8)),
+]
+
+/// Names the format of `bytes` from its magic number.
+private func sniffFormat(_ bytes: [UInt8]) -> SniffedFormat {
+    func has(_ magic: [UInt8], at offset: Int) -> Bool {
+        bytes.count >= offset + magic.count && bytes[offset..<(offset + magic.count)].elementsEqual(magic)
+    }
+    // A signature cut short still goes to the PNG decoder, which reports it as truncated.
+    if has(pngSignature, at: 0) || (bytes.count >= 4 && bytes.count < 8 && pngSignature.starts(with: bytes)) {
+        return .png
+    }
+    if has(Array("P5".utf8), at: 0) || has(Array("P6".utf8), at: 0) { return .pnm }
+    for format in refusedFormats where has(format.magic, at: format.offset) {
+        if format.name == "WebP" && !has(Array("RIFF".utf8), at: 0) { continue }
+        return .unsupported(format.name)
+    }
+    return .unknown
+}
+
+// MARK: - Files
+
+/// The last path component.
+private func fileName(of path: String) -> Substring {
+    guard let slash = path.lastIndex(of: "/") else { return path[...] }
+    return path[path.index(after: slash)...]
+}
+
+/// A short, lower-case reason for an errno value, for `.io` details.
+private func reason(_ code: Int32) -> String {
+    switch code {
+    case ENOENT: return "no such file"
+    case EACCES, EPERM: return "permission denied"
+    case EISDIR: return "is a directory"
+    case ENOTDIR: return "a parent is not a directory"
+    case ENOSPC: return "no space left on device"
+    case EROFS: return "read-only file system"
+    default: return String(cString: strerror(code))
+    }
+}
+
+/// The whole contents of the file at `path`.
+private func readFile(_ path: String) throws(ImageError) -> [UInt8] {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw .io(path: path, detail: "cannot read: \(reason(errno))") }
+    defer { close(fd) }
+    var info = stat()
+    guard fstat(fd, &info) == 0 else { throw .io(path: path, detail: "cannot read: \(reason(errno))") }
+    // open(2) succeeds on a directory; say so rather than fail later with EISDIR from read(2).
+    guard info.st_mode & 0o170000 != 0o040000 else { throw .io(path: path, detail: "cannot read: is a directory") }
+
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(max(Int(info.st_size), 0))
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n == 0 { return bytes }
+        if n < 0 {
+            if errno == EINTR { continue }
+            throw .io(path: path, detail: "cannot read: \(reason(errno))")
+        }
+        bytes.append(contentsOf: chunk[0..<n])
+    }
+}
+
+/// Writes `bytes` to a temporary file beside `path`, syncs it and renames it into place;
+/// removes the temporary file on any failure.
+private func writeFileAtomically(_ bytes: [UInt8], path: String) throws(ImageError) {
+    let name = fileName(of: path)
+    let directory = path.dropLast(name.count)  // "" or ends with "/"
+    let temporary = "\(directory).\(name).tmp-\(getpid())"
+
+    let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
+    guard fd >= 0 else { throw .io(path: path, detail: "cannot write: \(reason(errno))") }
+    var failure: Int32 = 0
+    bytes.withUnsafeBytes { buffer in
+        var done = 0
+        while done < buffer.count {
+            let n = write(fd, buffer.baseAddress! + done, buffer.count - done)
+            if n < 0 {
+                if errno == EINTR { continue }
+                failure = errno
+                return
+            }
+            done += n
+        }
+    }
+    if failure == 0, fsync(fd) != 0 { failure = errno }
+    if close(fd) != 0, failure == 0 { failure = errno }
+    if failure == 0, rename(temporary, path) != 0 { failure = errno }
+    if failure != 0 {
+        unlink(temporary)
+        throw .io(path: path, detail: "cannot write: \(reason(failure))")
+    }
+}
