@@ -1,0 +1,117 @@
+import ArgumentParser
+import Foundation
+import ImageCore
+import MPIKit
+
+/// The `bandsaw` command: process images (the default), list filters, or preview an image.
+struct Bandsaw: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bandsaw",
+        abstract: "Distributed image filtering over MPI: row bands with halos, scattered and gathered.",
+        discussion: """
+            Run under mpirun for N ranks (mpirun -q -np 4 bandsaw photo.png -o edges.png); \
+            run alone for the single-rank baseline.
+            Exit codes: 0 success, 1 internal or MPI failure, 2 bad usage (unknown filter, \
+            out-of-range parameter, unknown output extension), 3 bad input or output image.
+            """,
+        subcommands: [ProcessCommand.self, OpsCommand.self, ViewCommand.self],
+        defaultSubcommand: ProcessCommand.self
+    )
+}
+
+/// `bandsaw [process] INPUT... -o OUTPUT [--op SPEC ...]`.
+struct ProcessCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "process",
+        abstract: "Filter one image, or many in one launch, and print the time of each phase."
+    )
+
+    @Argument(help: "Input images (PNG, PGM, PPM) or folders of them.")
+    var inputs: [String]
+
+    @Option(name: .shortAndLong, help: "Output file; a folder when there are several inputs or a folder input. The extension (.png, .pgm, .ppm, .pnm) picks the format.")
+    var output: String
+
+    @Option(name: .customLong("op"), help: ArgumentHelp("A filter, applied in order; repeatable. NAME or NAME:key=value,... (see 'bandsaw ops').", valueName: "spec"))
+    var ops: [String] = []
+
+    @Option(help: "How multi-stage pipelines get halo rows: wide (one exchange of the summed halo) or per-stage.")
+    var haloMode: HaloModeArgument = .wide
+
+    @Option(help: "Refuse images with more pixels than this (checked from the header, before any allocation).")
+    var maxPixels: Int = ImageLimits.defaultMaxPixels
+
+    @Option(help: "PNG deflate level, 0 (none) to 9 (smallest).")
+    var compression: Int = 6
+
+    @Flag(help: "Print timings as JSON instead of a table.")
+    var json = false
+
+    @Flag(name: .shortAndLong, help: "Print no timing table.")
+    var quiet = false
+
+    @Option(help: ArgumentHelp("Also write the JSON timing report to this file.", valueName: "file"))
+    var report: String?
+
+    func validate() throws {
+        guard maxPixels >= 1 else { throw ValidationError("--max-pixels must be at least 1") }
+        guard (0...9).contains(compression) else { throw ValidationError("--compression must be in 0...9") }
+        _ = try specs()
+        if inputs.count == 1, !isDirectory(inputs[0]), !isDirectory(output) {
+            _ = try ImageFormat.forOutput(path: output)
+        }
+    }
+
+    /// The parsed pipeline; `sobel` when no `--op` is given.
+    func specs() throws(FilterSpecError) -> [FilterSpec] {
+        try (ops.isEmpty ? ["sobel"] : ops).map { (text) throws(FilterSpecError) in try FilterSpec(parsing: text) }
+    }
+
+    func run() throws {
+        let settings = RunSettings(specs: try specs(), haloMode: haloMode.mode, maxPixels: maxPixels,
+                                   compressionLevel: compression, json: json, quiet: quiet, reportPath: report)
+        let status: ExitStatus = try MPI.run { world in
+            let jobs = world.rank == 0 ? resolveJobs() : .success([])
+            return try SPMDRunner(world: world, settings: settings).run(jobs: jobs)
+        }
+        if status != .success { throw ExitCode(status.rawValue) }
+    }
+
+    /// Expands folders and pairs each input with its output path (rank 0 only: other hosts
+    /// may not even see the input files).
+    func resolveJobs() -> Result<[ImageJob], ImageError> {
+        let batch = inputs.count > 1 || inputs.contains(where: isDirectory) || isDirectory(output)
+        guard batch else { return .success([ImageJob(input: inputs[0], output: output)]) }
+        var files: [String] = []
+        for input in inputs {
+            if isDirectory(input) {
+                guard let names = try? FileManager.default.contentsOfDirectory(atPath: input) else {
+                    return .failure(.io(path: input, detail: "cannot list folder"))
+                }
+                let images = names.filter { ["png", "pgm", "ppm", "pnm"].contains(($0 as NSString).pathExtension.lowercased()) }
+                files += images.sorted().map { (input as NSString).appendingPathComponent($0) }
+            } else {
+                files.append(input)
+            }
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+        } catch {
+            return .failure(.io(path: output, detail: "cannot create output folder"))
+        }
+        return .success(files.map { ImageJob(input: $0, output: (output as NSString).appendingPathComponent(($0 as NSString).lastPathComponent)) })
+    }
+}
+
+/// `--halo-mode` values.
+enum HaloModeArgument: String, ExpressibleByArgument, CaseIterable {
+    case wide
+    case perStage = "per-stage"
+
+    var mode: HaloMode { self == .wide ? .wide : .perStage }
+}
+
+func isDirectory(_ path: String) -> Bool {
+    var isDir: ObjCBool = false
+    return FileManager.default.fileExists(atPath: path, isDirectory: &isDir) && isDir.boolValue
+}

@@ -1,0 +1,25 @@
+import ImageCore
+import MPIKit
+
+/// The documented exit codes, and the one mapping from errors to them.
+///
+/// | code | meaning |
+/// |---|---|
+/// | 0 | success |
+/// | 1 | internal or MPI failure (a rank died, a collective failed) |
+/// | 2 | bad usage: unknown option or filter, out-of-range parameter, unknown output extension |
+/// | 3 | bad input or output image: missing, empty, truncated, corrupt, unsupported, too large, unwritable |
+enum ExitStatus: Int32 {
+    case success = 0
+    case failure = 1
+    case usage = 2
+    case badImage = 3
+
+    init(for error: any Error) {
+        switch error {
+        case is ImageError: self = .badImage
+        case is FilterSpecError: self = .usage
+        default: self = .failure
+        }
+    }
+}

@@ -1,0 +1,134 @@
+import Foundation
+import ImageCore
+import Testing
+
+/// Three hosts as network namespaces on a bridge; Open MPI launches across them over TCP
+/// with `scripts/netns-agent.sh` standing in for ssh.
+final class NamespaceCluster {
+    let prefix: String
+    let hosts: Int
+    let folder: URL
+    let subnet = "10.97.0"
+    static let scripts = Harness.packageRoot.appendingPathComponent("scripts")
+
+    /// Whether this process may create network namespaces (root with CAP_NET_ADMIN and iproute2).
+    static let available: Bool = {
+        let probe = "bsprobe\(getpid())"
+        guard let add = try? Harness.run(["ip", "netns", "add", probe], timeout: 20), add.status == 0 else { return false }
+        _ = try? Harness.run(["ip", "netns", "delete", probe], timeout: 20)
+        return true
+    }()
+
+    init(hosts: Int) throws {
+        self.hosts = hosts
+        prefix = "bs\(getpid() % 100_000)"
+        folder = try Harness.temporaryFolder("netns")
+        let up = try Harness.run([Self.scripts.appendingPathComponent("netns-cluster.sh").path, "up", prefix, String(hosts), subnet], timeout: 60)
+        guard up.status == 0 else {
+            tearDown()
+            throw ClusterError(message: "could not create namespaces: \(up.stderr)")
+        }
+        let map = (1...hosts).map { "\(subnet).\($0) \(prefix)-h\($0)" }.joined(separator: "\n") + "\n"
+        try map.write(to: mapFile, atomically: true, encoding: .utf8)
+        let hostfile = (1...hosts).map { "\(subnet).\($0) slots=2" }.joined(separator: "\n") + "\n"
+        try hostfile.write(to: hostfileURL, atomically: true, encoding: .utf8)
+    }
+
+    struct ClusterError: Error { var message: String }
+
+    var mapFile: URL { folder.appendingPathComponent("netns.map") }
+    var hostfileURL: URL { folder.appendingPathComponent("hostfile") }
+
+    /// Removes every namespace (and what runs in it) and the work folder; safe to call twice.
+    func tearDown() {
+        _ = try? Harness.run([Self.scripts.appendingPathComponent("netns-cluster.sh").path, "down", prefix], timeout: 60)
+        Harness.cleanup(folder)
+    }
+
+    deinit { tearDown() }
+
+    /// `mpirun` started on host 1, one rank per host (`--map-by node`), TCP only.
+    func mpirunArguments(ranks: Int, quiet: Bool = true) -> [String] {
+        ["ip", "netns", "exec", "\(prefix)-h1", "mpirun"] + (quiet ? ["-q"] : []) + [
+            "--hostfile", hostfileURL.path, "-np", String(ranks), "--map-by", "node", "--bind-to", "none",
+            "--mca", "plm_rsh_agent", Self.scripts.appendingPathComponent("netns-agent.sh").path,
+            "--mca", "oob_tcp_if_include", "\(subnet).0/24", "--mca", "btl_tcp_if_include", "\(subnet).0/24",
+            "--mca", "btl", "tcp,self", "-x", "BANDSAW_NETNS_MAP", "-x", "PATH",
+            Harness.executable,
+        ]
+    }
+
+    var environment: [String: String] {
+        var env = Harness.environment
+        env["BANDSAW_NETNS_MAP"] = mapFile.path
+        env["OMPI_MCA_btl"] = "tcp,self"
+        return env
+    }
+
+    /// PIDs of `bandsaw` processes running in host `index`'s namespace.
+    func bandsawPIDs(onHost index: Int) -> [Int32] {
+        guard let pids = try? Harness.run(["ip", "netns", "pids", "\(prefix)-h\(index)"], timeout: 10) else { return [] }
+        return pids.stdout.split(separator: "\n").compactMap { Int32($0) }.filter { pid in
+            (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?.hasPrefix("bandsaw") == true
+        }
+    }
+}
+
+@Suite(.serialized, .enabled(if: NamespaceCluster.available, "needs root and iproute2 to create network namespaces"))
+struct MultiHostTests {
+    @Test("a job across three namespace hosts over TCP equals one rank")
+    func threeHostsEqualOneRank() throws {
+        let cluster = try NamespaceCluster(hosts: 3)
+        defer { cluster.tearDown() }
+        let input = cluster.folder.appendingPathComponent("in.png")
+        try writeImage(GeneratedImages.make(width: 203, height: 151, channels: 3, seed: 11), path: input.path)
+        for ops in [["--op", "sobel"], ["--op", "gaussian:sigma=2.5", "--op", "median:size=5", "--op", "emboss"]] {
+            let single = cluster.folder.appendingPathComponent("single.png")
+            let one = try Harness.bandsaw([input.path, "-o", single.path, "--quiet"] + ops)
+            #expect(one.status == 0, "\(one.stderr)")
+            for ranks in [3, 5] {
+                let out = cluster.folder.appendingPathComponent("multi-\(ranks).png")
+                let run = try Harness.run(cluster.mpirunArguments(ranks: ranks) + [input.path, "-o", out.path] + ops,
+                                          timeout: 120, environment: cluster.environment)
+                #expect(!run.timedOut, "multi-host run hung")
+                #expect(run.status == 0, "multi-host run failed (\(run.status)): \(run.stderr)")
+                #expect(run.stdout.contains("\(ranks) ranks"), "\(run.stdout)")
+                #expect(try readImage(path: out.path) == readImage(path: single.path), "\(ops) on \(ranks) ranks over 3 hosts differs from one rank")
+            }
+        }
+    }
+
+    @Test("killing one rank mid-job ends the run within 30 s with a message and no output")
+    func killedRankEndsJob() throws {
+        let cluster = try NamespaceCluster(hosts: 3)
+        defer { cluster.tearDown() }
+        let input = cluster.folder.appendingPathComponent("big.png")
+        try writeImage(GeneratedImages.make(width: 1600, height: 1200, channels: 3, seed: 5), path: input.path)
+        let output = cluster.folder.appendingPathComponent("out.png")
+
+        // The heavy pipeline keeps every rank busy for seconds; kill host 3's rank once it runs.
+        let killer = Thread {
+            let deadline = Date().addingTimeInterval(60)
+            while Date() < deadline {
+                if let pid = cluster.bandsawPIDs(onHost: 3).first {
+                    usleep(1_500_000)
+                    kill(pid, SIGKILL)
+                    return
+                }
+                usleep(50_000)
+            }
+        }
+        killer.start()
+        let run = try Harness.run(cluster.mpirunArguments(ranks: 3, quiet: false)
+                                  + [input.path, "-o", output.path, "--op", "median:size=31", "--op", "gaussian:sigma=20"],
+                                  timeout: 90, environment: cluster.environment)
+        #expect(!run.timedOut, "mpirun hung after a rank was killed")
+        #expect(run.status != 0, "mpirun succeeded although a rank was killed")
+        #expect(run.seconds < 45, "took \(run.seconds) s to notice (kill came after start-up)")
+        #expect(run.stderr.contains("signal 9") || run.stderr.localizedCaseInsensitiveContains("killed"),
+                "no clear message: \(run.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: output.path), "an output file was left after a failed run")
+        let strays = try FileManager.default.contentsOfDirectory(atPath: cluster.folder.path).filter { $0.contains(".tmp") }
+        #expect(strays.isEmpty, "temporary files left: \(strays)")
+    }
+}

@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# run.sh: the bandsaw client. Builds bandsaw when needed, runs the job under mpirun (locally,
+# across a hostfile, or across the Docker Compose cluster), prints the timing table, and
+# shows the result. ./run.sh --help documents everything.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+prog=$(basename "$0")
+
+usage() {
+    cat <<USAGE
+Usage: $prog IMAGE|FOLDER [options]
+
+Runs bandsaw on IMAGE (PNG, PGM or PPM) or on every image in FOLDER, distributed over
+RANKS MPI processes, prints the time of each phase, and shows the result.
+
+Options:
+  -n, --ranks RANKS     MPI ranks (default: the number of cores, $(nproc 2>/dev/null || echo 2) here).
+                        More ranks than cores adds --oversubscribe, with a note.
+  -o, --output PATH     Output file (or folder for a FOLDER input). Default: beside the
+                        input, named after it and the pipeline (photo.png -> photo.sobel.png).
+  --op SPEC             A filter, applied in order; repeatable (default: sobel).
+                        SPEC is NAME or NAME:key=value,... ; 'bandsaw ops' lists them:
+                        $( "$here/.build/release/bandsaw" ops --json 2>/dev/null | grep -o '"name":"[a-z]*","description' | sed 's/"name":"//;s/","description//' | tr '\n' ' ' || true)
+  --hostfile FILE       Run across the hosts in an Open MPI hostfile (passwordless ssh
+                        to each, bandsaw at the same path on every host).
+  --compose             Run across the Docker Compose cluster (docker-compose.yml): starts
+                        it at RANKS containers if needed, copies the image in and the
+                        result out.
+  --baseline            Also run the single-rank job on the same input and print the
+                        speedup and parallel efficiency.
+  --show                Show the result: the desktop image viewer when a display exists,
+                        else a true-colour preview in this terminal (default).
+  --no-show             Only print where the result went.
+  --json                Print the timing report as JSON instead of a table.
+  -h, --help            This help.
+
+Environment: BANDSAW_BIN (use this executable instead of building), MPIRUN (default mpirun).
+
+Exit codes: 0 success; 1 failed job or missing tool; 2 bad usage; 3 bad input image
+(the codes of bandsaw itself, passed through).
+
+Examples:
+  $prog photo.png                         # sobel edges on all cores, shown in the terminal
+  $prog photo.png -n 4 --op gaussian:sigma=2 --op sobel --baseline
+  $prog photos/ -o edges/ --no-show       # a folder in one launch
+USAGE
+}
+
+die() { echo "error: $*" >&2; exit "${2:-1}"; }
+
+input=""
+ranks=""
+output=""
+ops=()
+hostfile=""
+compose=0
+baseline=0
+show="auto"
+json=0
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+        -h|--help) usage; exit 0 ;;
+        -n|--ranks) [ $# -ge 2 ] || die "$1 needs a value" 2; ranks=$2; shift 2 ;;
+        -o|--output) [ $# -ge 2 ] || die "$1 needs a value" 2; output=$2; shift 2 ;;
+        --op) [ $# -ge 2 ] || die "$1 needs a value" 2; ops+=("$2"); shift 2 ;;
+        --hostfile) [ $# -ge 2 ] || die "$1 needs a value" 2; hostfile=$2; shift 2 ;;
+        --compose) compose=1; shift ;;
+        --baseline) baseline=1; shift ;;
+        --show) show=1; shift ;;
+        --no-show) show=0; shift ;;
+        --json) json=1; shift ;;
+        -*) die "unknown option $1 (see $prog --help)" 2 ;;
+        *) [ -z "$input" ] || die "only one IMAGE or FOLDER, got '$input' and '$1'" 2; input=$1; shift ;;
+    esac
+done
+
+[ -n "$input" ] || { usage >&2; exit 2; }
+[ -e "$input" ] || die "$input: no such file or folder"
+[ ${#ops[@]} -gt 0 ] || ops=(sobel)
+cores=$(nproc 2>/dev/null || echo 1)
+[ -n "$ranks" ] || ranks=$cores
+[[ "$ranks" =~ ^[1-9][0-9]*$ ]] || die "--ranks must be a positive integer, got '$ranks'" 2
+[ -z "$hostfile" ] || [ -r "$hostfile" ] || die "$hostfile: hostfile not readable"
+
+# Default output: beside the input, named after it and the pipeline.
+if [ -z "$output" ]; then
+    slug=$(printf '%s+' "${ops[@]}" | sed 's/+$//; s/[^A-Za-z0-9.=+-]/-/g')
+    if [ -d "$input" ]; then
+        output="${input%/}.$slug"
+    else
+        dir=$(dirname "$input"); base=$(basename "$input"); stem=${base%.*}; ext=${base##*.}
+        [ "$stem" != "$base" ] || ext=png
+        output="$dir/$stem.$slug.$ext"
+    fi
+fi
+
+op_args=()
+for op in "${ops[@]}"; do op_args+=(--op "$op"); done
+
+if [ "$compose" -eq 1 ]; then
+    exec "$here/scripts/compose-run.sh" "$input" "$output" "$ranks" "$show" "${op_args[@]}"
+fi
+
+# Build the release executable when it is missing or older than any source.
+bin=${BANDSAW_BIN:-$here/.build/release/bandsaw}
+if [ -z "${BANDSAW_BIN:-}" ]; then
+    if [ ! -x "$bin" ] || [ -n "$(find "$here/Sources" "$here/Package.swift" -newer "$bin" -print -quit 2>/dev/null)" ]; then
+        command -v swift >/dev/null || die "swift not found: install Swift 6 (https://swift.org/install) to build bandsaw"
+        echo "bandsaw: building the release executable..." >&2
+        (cd "$here" && swift build -c release --product bandsaw >&2) || die "build failed"
+    fi
+fi
+[ -x "$bin" ] || die "$bin: executable not found"
+
+mpirun=${MPIRUN:-mpirun}
+command -v "$mpirun" >/dev/null || die "mpirun not found: install Open MPI (Debian/Ubuntu: apt-get install openmpi-bin libopenmpi-dev)"
+
+if [ "$(id -u)" -eq 0 ]; then
+    # Open MPI refuses root unless told; containers and CI run as root.
+    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+fi
+mpi_args=(-q -np "$ranks" --bind-to none)
+if [ -n "$hostfile" ]; then
+    mpi_args+=(--hostfile "$hostfile")
+elif [ "$ranks" -gt "$cores" ]; then
+    echo "bandsaw: $ranks ranks on $cores cores: oversubscribing (ranks share cores, so expect no speedup past $cores)" >&2
+    mpi_args+=(--oversubscribe)
+fi
+
+report=$(mktemp "${TMPDIR:-/tmp}/bandsaw-report.XXXXXX")
+base_report=$(mktemp "${TMPDIR:-/tmp}/bandsaw-base.XXXXXX")
+trap 'rm -f "$report" "$base_report"' EXIT
+
+out_flags=()
+[ "$json" -eq 1 ] && out_flags+=(--json)
+
+if [ "$baseline" -eq 1 ]; then
+    base_out="$(dirname "$output")/.bandsaw-baseline-$$-$(basename "$output")"
+    echo "== baseline: 1 rank ==" >&2
+    status=0
+    "$bin" "$input" -o "$base_out" "${op_args[@]}" --report "$base_report" "${out_flags[@]}" || status=$?
+    rm -rf "$base_out"
+    [ "$status" -eq 0 ] || exit "$status"
+    echo "== $ranks ranks ==" >&2
+fi
+
+status=0
+"$mpirun" "${mpi_args[@]}" "$bin" "$input" -o "$output" "${op_args[@]}" --report "$report" "${out_flags[@]}" || status=$?
+[ "$status" -eq 0 ] || { echo "error: the bandsaw job failed (exit $status)" >&2; exit "$status"; }
+
+total_ms() { grep -o '"total_ms":[0-9.]*' "$1" | cut -d: -f2 | awk '{s += $1} END {printf "%.3f", s}'; }
+if [ "$baseline" -eq 1 ]; then
+    t1=$(total_ms "$base_report"); tn=$(total_ms "$report")
+    awk -v t1="$t1" -v tn="$tn" -v n="$ranks" 'BEGIN {
+        s = (tn > 0) ? t1 / tn : 0
+        printf "baseline 1 rank: %.1f ms   %d ranks: %.1f ms   speedup: %.2fx   efficiency: %.0f%%\n", t1, n, tn, s, 100 * s / n
+    }'
+fi
+
+echo "output: $output"
+if [ "$show" = "auto" ] || [ "$show" = "1" ]; then
+    if [ -d "$output" ]; then
+        first=$(find "$output" -maxdepth 1 -type f | sort | head -n 1)
+    else
+        first=$output
+    fi
+    if [ -n "$first" ]; then
+        if { [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ]; } && command -v xdg-open >/dev/null; then
+            xdg-open "$first" >/dev/null 2>&1 &
+        else
+            "$bin" view "$first"
+        fi
+    fi
+fi
