@@ -56,9 +56,10 @@ struct ProcessCommand: ParsableCommand {
     func validate() throws {
         guard maxPixels >= 1 else { throw ValidationError("--max-pixels must be at least 1") }
         guard (0...9).contains(compression) else { throw ValidationError("--compression must be in 0...9") }
-        _ = try specs()
+        // ArgumentParser reports only ValidationError as a usage error (exit 2).
+        do { _ = try specs() } catch { throw ValidationError("\(error) (see 'bandsaw ops')") }
         if inputs.count == 1, !isDirectory(inputs[0]), !isDirectory(output) {
-            _ = try ImageFormat.forOutput(path: output)
+            do { _ = try ImageFormat.forOutput(path: output) } catch { throw ValidationError(error.description) }
         }
     }
 

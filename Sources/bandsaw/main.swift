@@ -8,6 +8,18 @@ import MPIKit
 // Every rank parses the same argv, so a usage error is found by all of them at once; only
 // rank 0 (or a process started without mpirun) prints it, so the user reads it once.
 let printsErrors = (MPI.launchedRank ?? 0) == 0
+
+/// Prints a usage error once and exits every rank with `code`. Under mpirun the ranks first
+/// meet in MPI (MPI_Finalize synchronises them): a rank that exited early with a non-zero code
+/// would make mpirun kill rank 0 before its message got out.
+func failBeforeRun(_ code: Int32, _ print: () -> Void) -> Never {
+    if MPI.launchedRank != nil {
+        _ = try? MPI.run { world in if world.rank == 0 { print() } }
+    } else {
+        print()
+    }
+    exit(code)
+}
 do {
     var command = try Bandsaw.parseAsRoot()
     try command.run()
@@ -19,18 +31,14 @@ do {
 } catch let error as ImageError {
     if printsErrors { Console.error(error.description) }
     exit(ExitStatus.badImage.rawValue)
-} catch let error as FilterSpecError {
-    if printsErrors { Console.error("\(error) (see 'bandsaw ops')") }
-    exit(ExitStatus.usage.rawValue)
 } catch {
     let code = Bandsaw.exitCode(for: error)
     if code == .success {
         // --help and --version: the full text, on stdout, once.
-        if printsErrors { Console.out(Bandsaw.fullMessage(for: error)) }
-        exit(0)
+        failBeforeRun(0) { Console.out(Bandsaw.fullMessage(for: error)) }
     }
-    if printsErrors {
-        Console.error("\(Bandsaw.message(for: error)) (see 'bandsaw --help')")
+    failBeforeRun(code == .validationFailure ? ExitStatus.usage.rawValue : code.rawValue) {
+        let message = Bandsaw.message(for: error)
+        Console.error(message.contains("(see '") ? message : "\(message) (see 'bandsaw --help')")
     }
-    exit(code == .validationFailure ? ExitStatus.usage.rawValue : code.rawValue)
 }

@@ -4,7 +4,7 @@ import Testing
 
 /// Three hosts as network namespaces on a bridge; Open MPI launches across them over TCP
 /// with `scripts/netns-agent.sh` standing in for ssh.
-final class NamespaceCluster {
+final class NamespaceCluster: @unchecked Sendable {
     let prefix: String
     let hosts: Int
     let folder: URL
