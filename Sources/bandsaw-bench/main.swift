@@ -1,3 +1,206 @@
-// Kernel benchmark: megapixels per second per filter, single-threaded. (Filled in by the kernel work.)
+// Kernel benchmark: median megapixels per second per filter, single-threaded, on one
+// 16-megapixel RGB image, optionally side by side with OpenCV (scripts/bench_opencv.py).
+//
+//   bandsaw-bench [--reps N] [--size WxH] [--filter NAME]... [--json]
+//                 [--write-ppm PATH] [--compare-opencv] [--python PYTHON]
+//
+// Build it in release mode (`swift build -c release`): debug numbers mean nothing.
+import Foundation
 import ImageCore
-print("bandsaw-bench: no benchmarks yet")
+
+// MARK: - Options
+
+/// The command line, parsed by hand: the bench has no dependency beyond ImageCore and Foundation.
+struct Options {
+    var reps = 7
+    var width = 4000
+    var height = 4000
+    var filters: [String] = []
+    var json = false
+    var writePPM: String?
+    var compareOpenCV = false
+    var python = "python3"
+
+    init(_ arguments: [String]) {
+        var args = arguments[...]
+        func value(_ flag: String) -> String {
+            guard let v = args.popFirst() else { fail("\(flag) needs a value") }
+            return v
+        }
+        while let arg = args.popFirst() {
+            switch arg {
+            case "--reps": reps = max(1, Int(value(arg)) ?? 0)
+            case "--size":
+                let parts = value(arg).split(separator: "x").compactMap { Int($0) }
+                guard parts.count == 2, parts[0] > 0, parts[1] > 0 else { fail("--size wants WxH") }
+                (width, height) = (parts[0], parts[1])
+            case "--filter": filters.append(value(arg))
+            case "--json": json = true
+            case "--write-ppm": writePPM = value(arg)
+            case "--compare-opencv": compareOpenCV = true
+            case "--python": python = value(arg)
+            case "-h", "--help":
+                print("usage: bandsaw-bench [--reps N] [--size WxH] [--filter NAME]... [--json] "
+                      + "[--write-ppm PATH] [--compare-opencv] [--python PYTHON]")
+                exit(0)
+            default: fail("unknown argument '\(arg)'")
+            }
+        }
+    }
+}
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("bandsaw-bench: \(message)\n".utf8))
+    exit(2)
+}
+
+// MARK: - Test image
+
+/// A deterministic RGB test picture: smooth colour ramps, hard-edged discs and bars at many
+/// angles, fine texture and noise, so edge kernels see both flat areas and real edges.
+func syntheticImage(width: Int, height: Int) -> Image {
+    var pixels = [UInt8](repeating: 0, count: width * height * 3)
+    var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+    /// xorshift64*: a fixed noise sequence, independent of the platform's random source.
+    func noise() -> Int {
+        state ^= state >> 12; state ^= state << 25; state ^= state >> 27
+        return Int(truncatingIfNeeded: (state &* 0x2545_F491_4F6C_DD1D) >> 59) - 16
+    }
+    let discs = (0..<24).map { i -> (Double, Double, Double, Int) in
+        let t = Double(i)
+        return (Double(width) * (0.5 + 0.4 * sin(t * 1.7)), Double(height) * (0.5 + 0.4 * cos(t * 2.3)),
+                Double(min(width, height)) * (0.04 + 0.03 * Double(i % 5)), (i * 53) % 256)
+    }
+    for y in 0..<height {
+        for x in 0..<width {
+            var r = x * 255 / max(width - 1, 1), g = y * 255 / max(height - 1, 1), b = 128
+            if ((x / 97) + (y / 61)) % 2 == 0 { b = 40 }
+            if (x + 2 * y) % 211 < 9 { r = 255 - r; g = 255 - g }
+            for (cx, cy, radius, shade) in discs {
+                let dx = Double(x) - cx, dy = Double(y) - cy
+                if dx * dx + dy * dy < radius * radius { r = shade; g = 255 - shade; b = (shade * 3) % 256 }
+            }
+            let n = noise()
+            let i = (y * width + x) * 3
+            pixels[i] = UInt8(clamping: r + n)
+            pixels[i + 1] = UInt8(clamping: g + n)
+            pixels[i + 2] = UInt8(clamping: b - n)
+        }
+    }
+    return Image(width: width, height: height, channels: 3, pixels: pixels)
+}
+
+/// Binary PPM (P6): the simplest format OpenCV's side can read without a codec mismatch.
+func writePPM(_ image: Image, to path: String) {
+    precondition(image.channels == 3)
+    var data = Data("P6\n\(image.width) \(image.height)\n255\n".utf8)
+    data.append(contentsOf: image.pixels)
+    guard FileManager.default.createFile(atPath: path, contents: data) else { fail("cannot write \(path)") }
+}
+
+// MARK: - Timing
+
+struct Result: Codable {
+    var name: String
+    var spec: String
+    var megapixelsPerSecond: Double
+    var medianMilliseconds: Double
+}
+
+/// Median wall time of `reps` runs of `kernel` over the whole image as one band.
+func measure(_ label: String, spec: String, _ kernel: any Kernel, on image: Image, reps: Int) -> Result {
+    let band = image.asBand
+    var times: [Double] = []
+    var checksum = 0
+    for _ in 0..<reps {
+        let start = ContinuousClock.now
+        let out = kernel.apply(band, rows: 0..<image.height)
+        let elapsed = ContinuousClock.now - start
+        checksum &+= Int(out.pixels[out.pixels.count / 2])
+        times.append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+    }
+    times.sort()
+    let median = times[times.count / 2]
+    precondition(checksum >= 0)
+    return Result(name: label, spec: spec, megapixelsPerSecond: Double(image.width * image.height) / median / 1e6,
+                  medianMilliseconds: median * 1e3)
+}
+
+// MARK: - OpenCV side
+
+/// Runs scripts/bench_opencv.py on the same pixels and returns MP/s by bandsaw filter name.
+func runOpenCV(ppm: String, specs: [String], options: Options) -> [String: Double] {
+    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../../scripts/bench_opencv.py").standardized.path
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = [options.python, script, ppm, "--reps", String(options.reps), "--json"]
+        + specs.flatMap { ["--op", $0] }
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    do { try process.run() } catch { fail("cannot run \(options.python) \(script): \(error)") }
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0,
+          let rows = try? JSONDecoder().decode([Result].self, from: data)
+    else { fail("bench_opencv.py failed (status \(process.terminationStatus)); is opencv-python-headless installed?") }
+    return Dictionary(rows.map { ($0.name, $0.megapixelsPerSecond) }, uniquingKeysWith: max)
+}
+
+// MARK: - Main
+
+let options = Options(Array(CommandLine.arguments.dropFirst()))
+let image = syntheticImage(width: options.width, height: options.height)
+let gray = Filters.named("grayscale")!.make(Filters.named("grayscale")!.defaults).apply(image.asBand, rows: 0..<image.height).asImage
+
+var results: [Result] = []
+let chosen = Filters.all.filter { options.filters.isEmpty || options.filters.contains($0.name) }
+for descriptor in chosen {
+    let spec = (try? FilterSpec(parsing: descriptor.name))?.description ?? descriptor.name
+    results.append(measure(descriptor.name, spec: spec, descriptor.make(descriptor.defaults), on: image,
+                           reps: options.reps))
+    if descriptor.outputMode == .gray && descriptor.name != "grayscale" && descriptor.name != "threshold" {
+        // The same filter on a gray input: the like-for-like match for OpenCV on a gray image.
+        results.append(measure(descriptor.name + "/gray", spec: spec, descriptor.make(descriptor.defaults),
+                               on: gray, reps: options.reps))
+    }
+}
+
+if let path = options.writePPM { writePPM(image, to: path) }
+
+var openCV: [String: Double] = [:]
+if options.compareOpenCV {
+    let path = options.writePPM ?? NSTemporaryDirectory() + "bandsaw-bench-\(getpid()).ppm"
+    if options.writePPM == nil { writePPM(image, to: path) }
+    openCV = runOpenCV(ppm: path, specs: results.map(\.spec), options: options)
+    if options.writePPM == nil { try? FileManager.default.removeItem(atPath: path) }
+}
+
+if options.json {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    let rows = results.map { r -> [String: String] in
+        var row = ["name": r.name, "spec": r.spec, "megapixelsPerSecond": String(format: "%.1f", r.megapixelsPerSecond),
+                   "medianMilliseconds": String(format: "%.2f", r.medianMilliseconds)]
+        if let cv = openCV[r.name] { row["opencvMegapixelsPerSecond"] = String(format: "%.1f", cv) }
+        return row
+    }
+    print(String(decoding: try! encoder.encode(rows), as: UTF8.self))
+} else {
+    print("bandsaw-bench: \(image.width)x\(image.height) RGB, \(options.reps) runs each, median, one thread")
+    let header = options.compareOpenCV ? "filter            bandsaw MP/s   ms      OpenCV MP/s  ratio"
+                                       : "filter            bandsaw MP/s   ms"
+    print(header)
+    for r in results {
+        var line = r.name.padding(toLength: 18, withPad: " ", startingAt: 0)
+            + String(format: "%12.1f %7.2f", r.megapixelsPerSecond, r.medianMilliseconds)
+        if options.compareOpenCV {
+            if let cv = openCV[r.name] {
+                line += String(format: "   %10.1f  %5.2fx", cv, r.megapixelsPerSecond / cv)
+            } else {
+                line += "          n/a"
+            }
+        }
+        print(line)
+    }
+}

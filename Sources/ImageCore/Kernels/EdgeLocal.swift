@@ -1,0 +1,100 @@
+/// The 4-neighbour Laplacian of luma, gray out:
+/// `out = min(255, |L(x,y-1) + L(x-1,y) + L(x+1,y) + L(x,y+1) - 4 L(x,y)|)` in exact integers,
+/// with `L` the shared luma and coordinates clamped to the image (replicate border).
+struct LaplacianKernel: Kernel {
+    var halo: Int { 1 }
+    func outputChannels(forInput inputChannels: Int) -> Int { 1 }
+
+    func apply(_ input: Band, rows: Range<Int>) -> Band {
+        edgeLumaOperator(input, rows: rows) { above, at, below, out, chunks in
+            for i in 0..<chunks {
+                let x = i &* edgeChunk
+                let l = edgeLoad(above + x) &+ edgeLoad(below + x) &+ edgeLoad(at + (x &- 1))
+                    &+ edgeLoad(at + (x &+ 1)) &- edgeLoad(at + x) &* 4
+                // Branch-free |l| and min(255, |l|): comparisons producing SIMDMask compile to
+                // lane-by-lane loops, shifts of the sign bit do not.
+                let sign = l &>> 15, magnitude = (l ^ sign) &- sign
+                let m = SIMD16<UInt8>(truncatingIfNeeded: magnitude | ((255 &- magnitude) &>> 15))
+                UnsafeMutableRawPointer(out + x).storeBytes(of: m, as: SIMD16<UInt8>.self)
+            }
+        }
+    }
+}
+
+/// Emboss on each colour channel, channels kept:
+///
+///     -2 -1  0
+///     -1  1  1      out = clamp(sum + 128, 0, 255), coordinates clamped (replicate border)
+///      0  1  2
+///
+/// The alpha channel (2 or 4 channels) is copied from the centre pixel unchanged.
+struct EmbossKernel: Kernel {
+    var halo: Int { 1 }
+    func outputChannels(forInput inputChannels: Int) -> Int { inputChannels }
+
+    func apply(_ input: Band, rows: Range<Int>) -> Band {
+        input.assertHolds(rows, halo: 1)
+        let width = input.width, c = input.channels, rowBytes = input.rowBytes
+        let count = rows.count * rowBytes
+        guard count > 0 else { return input.makeOutput(rows: rows, channels: c) }
+        let last = input.imageHeight - 1
+        let pixels = [UInt8](unsafeUninitializedCapacity: count) { outBuffer, initialized in
+            input.pixels.withUnsafeBufferPointer { src in
+                for y in rows {
+                    let row = { (r: Int) in src.baseAddress! + (r - input.firstRow) * rowBytes }
+                    let t = row(max(y - 1, 0)), m = row(y), b = row(min(y + 1, last))
+                    let out = outBuffer.baseAddress! + (y - rows.lowerBound) * rowBytes
+                    /// Sample `i` with its left and right neighbours at `i - l` and `i + r`.
+                    @inline(__always) func emboss(_ i: Int, _ l: Int, _ r: Int) {
+                        let s = 128 &- 2 &* Int32(t[i &- l]) &- Int32(t[i]) &- Int32(m[i &- l])
+                            &+ Int32(m[i]) &+ Int32(m[i &+ r]) &+ Int32(b[i]) &+ 2 &* Int32(b[i &+ r])
+                        out[i] = UInt8(truncatingIfNeeded: Swift.min(255, Swift.max(0, s)))
+                    }
+                    // Border columns clamp their outside neighbour to themselves; the interior
+                    // loop has no clamping and vectorises.
+                    let leftReach = width > 1 ? c : 0
+                    for i in 0..<c { emboss(i, 0, leftReach) }
+                    if width > 1 {
+                        for i in (rowBytes - c)..<rowBytes { emboss(i, c, 0) }
+                        for i in c..<(rowBytes - c) { emboss(i, c, c) }
+                    }
+                    if c == 2 || c == 4 {
+                        for x in 0..<width { out[x &* c &+ c &- 1] = m[x &* c &+ c &- 1] }
+                    }
+                }
+            }
+            initialized = count
+        }
+        return Band(width: width, channels: c, imageHeight: input.imageHeight, firstRow: rows.lowerBound,
+                    pixels: pixels)
+    }
+}
+
+/// Binary threshold of luma, gray out: `out = L >= value ? 255 : 0`.
+struct ThresholdKernel: Kernel {
+    var value: Int
+    var halo: Int { 0 }
+    func outputChannels(forInput inputChannels: Int) -> Int { 1 }
+
+    func apply(_ input: Band, rows: Range<Int>) -> Band {
+        input.assertHolds(rows, halo: 0)
+        let n = rows.count * input.width, c = input.channels
+        guard n > 0 else { return input.makeOutput(rows: rows, channels: 1) }
+        let level = Int16(value), start = (rows.lowerBound - input.firstRow) * input.rowBytes
+        let pixels = [UInt8](unsafeUninitializedCapacity: n) { outBuffer, initialized in
+            input.pixels.withUnsafeBufferPointer { src in
+                let s = src.baseAddress! + start, d = outBuffer.baseAddress!
+                @inline(__always) func level255(_ l: UInt8) -> UInt8 { Int16(l) >= level ? 255 : 0 }
+                switch c {
+                case 1: for i in 0..<n { d[i] = level255(s[i]) }
+                case 2: for i in 0..<n { d[i] = level255(s[2 &* i]) }
+                case 3: for i in 0..<n { let p = s + 3 &* i; d[i] = level255(luma(p[0], p[1], p[2])) }
+                default: for i in 0..<n { let p = s + 4 &* i; d[i] = level255(luma(p[0], p[1], p[2])) }
+                }
+            }
+            initialized = n
+        }
+        return Band(width: input.width, channels: 1, imageHeight: input.imageHeight,
+                    firstRow: rows.lowerBound, pixels: pixels)
+    }
+}
