@@ -58,18 +58,24 @@ static int cpng_failed(const cpng_ctx *ctx, int fallback) {
     return ctx->status != CPNG_OK ? ctx->status : fallback;
 }
 
-/* libpng's error callback: keep the message, then unwind to the worker's setjmp. Must not return. */
+/* libpng's error callback: keep the message (unless a callback already explained the
+ * failure better), then unwind to the worker's setjmp. Must not return. */
 static void cpng_on_error(png_structp png, png_const_charp text) {
     cpng_ctx *ctx = (cpng_ctx *)png_get_error_ptr(png);
-    cpng_set_message(ctx, text);
+    if (ctx->status == CPNG_OK || ctx->msg == NULL || ctx->msglen == 0 || ctx->msg[0] == '\0') {
+        cpng_set_message(ctx, text);
+    }
     png_longjmp(png, 1);
 }
 
 /* libpng's warning callback: silent (no stray stderr), except that the user-limit warning
- * is the only sign that "Invalid IHDR data" which follows means "too large". */
+ * is the only sign that the "Invalid IHDR data" error which follows means "too large". */
 static void cpng_on_warning(png_structp png, png_const_charp text) {
     cpng_ctx *ctx = (cpng_ctx *)png_get_error_ptr(png);
-    if (text != NULL && strstr(text, "exceeds user limit") != NULL) cpng_note(ctx, CPNG_TOO_LARGE);
+    if (text != NULL && strstr(text, "exceeds user limit") != NULL && ctx->status == CPNG_OK) {
+        cpng_note(ctx, CPNG_TOO_LARGE);
+        cpng_set_message(ctx, text);
+    }
 }
 
 /* Allocator hooks, so an allocation failure is reported as such rather than as "corrupt". */
