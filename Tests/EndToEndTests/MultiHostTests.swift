@@ -49,7 +49,10 @@ final class NamespaceCluster: @unchecked Sendable {
 
     /// `mpirun` started on host 1, one rank per host (`--map-by node`), TCP only.
     func mpirunArguments(ranks: Int, quiet: Bool = true) -> [String] {
-        ["ip", "netns", "exec", "\(prefix)-h1", "mpirun"] + (quiet ? ["-q"] : []) + [
+        // Host 1 gets its own hostname and session folder too, like the hosts the agent enters.
+        ["ip", "netns", "exec", "\(prefix)-h1", "unshare", "--uts", "sh", "-c",
+         "hostname \(prefix)-h1; mkdir -p \(folder.path)/h1-tmp; OMPI_MCA_orte_tmpdir_base=\(folder.path)/h1-tmp exec \"$0\" \"$@\"",
+         "mpirun"] + (quiet ? ["-q"] : []) + [
             "--hostfile", hostfileURL.path, "-np", String(ranks), "--map-by", "node", "--bind-to", "none",
             "--mca", "plm_rsh_agent", Self.scripts.appendingPathComponent("netns-agent.sh").path,
             "--mca", "oob_tcp_if_include", "\(subnet).0/24", "--mca", "btl_tcp_if_include", "\(subnet).0/24",
