@@ -148,7 +148,12 @@ fi
 
 status=0
 "$mpirun" "${mpi_args[@]}" "$bin" "$input" -o "$output" "${op_args[@]}" --report "$report" "${out_flags[@]}" || status=$?
-[ "$status" -eq 0 ] || { echo "error: the bandsaw job failed (exit $status)" >&2; exit "$status"; }
+if [ "$status" -gt 128 ]; then
+    # mpirun -q prints nothing when a rank dies; say what happened.
+    echo "error: a bandsaw rank was killed by signal $((status - 128)) ($(kill -l $((status - 128)) 2>/dev/null || echo unknown)); mpirun stopped the job and no output was written" >&2
+    exit 1
+fi
+[ "$status" -eq 0 ] || { [ "$status" -le 3 ] || echo "error: the bandsaw job failed (exit $status)" >&2; exit "$status"; }
 
 total_ms() { grep -o '"total_ms":[0-9.]*' "$1" | cut -d: -f2 | awk '{s += $1} END {printf "%.3f", s}'; }
 if [ "$baseline" -eq 1 ]; then
