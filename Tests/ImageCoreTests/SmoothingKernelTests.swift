@@ -216,6 +216,19 @@ struct SmoothingKernelTests {
         #expect(run(MedianKernel(size: 9), base) == expected)
     }
 
+    @Test("median matches brute force across its cache strips",
+          arguments: [(1100, 1, 3), (300, 4, 5), (200, 3, 31)])
+    func medianStrips(width: Int, channels: Int, size: Int) {
+        let image = noiseImage(width: width, height: 4, channels: channels)
+        let r = size / 2
+        let expected = mapSamples(image) { x, y, ch in
+            var values: [Int] = []
+            for dy in -r...r { for dx in -r...r { values.append(sample(image, x + dx, y + dy, ch)) } }
+            return values.sorted()[values.count / 2]
+        }
+        #expect(run(MedianKernel(size: size), image) == expected)
+    }
+
     // MARK: - Exactness and shapes
 
     @Test("banded output equals whole-image output bit for bit", arguments: [1, 3, 4])
