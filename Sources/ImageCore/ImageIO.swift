@@ -194,7 +194,7 @@ private func readFile(_ path: String) throws(ImageError) -> [UInt8] {
 
 /// Writes `bytes` to a temporary file beside `path`, syncs it and renames it into place;
 /// removes the temporary file on any failure.
-private func writeFileAtomically(_ bytes: [UInt8], path: String) throws(ImageError) {
+public func writeFileAtomically(_ bytes: [UInt8], path: String) throws(ImageError) {
     let name = fileName(of: path)
     let directory = path.dropLast(name.count)  // "" or ends with "/"
     let temporary = "\(directory).\(name).tmp-\(getpid())"

@@ -44,6 +44,9 @@ struct ProcessCommand: ParsableCommand {
     @Option(help: "PNG deflate level, 0 (none) to 9 (smallest).")
     var compression: Int = 6
 
+    @Option(help: "Who deflates PNG output: parallel (every rank its own rows, rank 0 stitches) or serial (rank 0 alone, libpng).")
+    var encode: EncodingArgument = .parallel
+
     @Flag(help: "Print timings as JSON instead of a table.")
     var json = false
 
@@ -70,7 +73,7 @@ struct ProcessCommand: ParsableCommand {
 
     func run() throws {
         let settings = RunSettings(specs: try specs(), haloMode: haloMode.mode, maxPixels: maxPixels,
-                                   compressionLevel: compression, json: json, quiet: quiet, reportPath: report)
+                                   compressionLevel: compression, encoding: encode.encoding, json: json, quiet: quiet, reportPath: report)
         let status: ExitStatus = try MPI.run { world in
             let jobs = world.rank == 0 ? resolveJobs() : .success([])
             return try SPMDRunner(world: world, settings: settings).run(jobs: jobs)
@@ -102,6 +105,13 @@ struct ProcessCommand: ParsableCommand {
         }
         return .success(files.map { ImageJob(input: $0, output: (output as NSString).appendingPathComponent(($0 as NSString).lastPathComponent)) })
     }
+}
+
+/// `--encode` values.
+enum EncodingArgument: String, ExpressibleByArgument, CaseIterable {
+    case parallel, serial
+
+    var encoding: Encoding { self == .parallel ? .parallel : .serial }
 }
 
 /// `--halo-mode` values.

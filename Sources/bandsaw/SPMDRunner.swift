@@ -19,12 +19,21 @@ enum HaloMode: String, CaseIterable {
     case perStage = "per-stage"
 }
 
+/// Who deflates PNG output.
+enum Encoding: String, CaseIterable {
+    /// Every rank filters and deflates its own rows; rank 0 stitches the pieces.
+    case parallel
+    /// Rank 0 gathers the pixels and encodes the whole image with libpng.
+    case serial
+}
+
 /// What every rank needs to run a job, identical on all ranks (each parses the same argv).
 struct RunSettings {
     var specs: [FilterSpec]
     var haloMode: HaloMode
     var maxPixels: Int
     var compressionLevel: Int
+    var encoding: Encoding
     var json: Bool
     var quiet: Bool
     /// Where rank 0 also writes the JSON report (for run.sh and the benchmarks).
@@ -102,10 +111,13 @@ struct SPMDRunner {
                 } catch { readFailure = error }
             }
         }
-        var header: [Int64] = [0, 0, 0, 0]
-        if isRoot {
-            header = image.map { [0, Int64($0.width), Int64($0.height), Int64($0.channels)] }
-                ?? [Int64(ExitStatus.badImage.rawValue), 0, 0, 0]
+        // [status, width, height, channels, 1 when the bands encode their own PNG rows]
+        var header: [Int64] = [0, 0, 0, 0, 0]
+        if let job, let image {
+            let parallel = settings.encoding == .parallel && (try? ImageFormat.forOutput(path: job.output)) == .png
+            header = [0, Int64(image.width), Int64(image.height), Int64(image.channels), parallel ? 1 : 0]
+        } else if isRoot {
+            header = [Int64(ExitStatus.badImage.rawValue), 0, 0, 0, 0]
         }
         try clock.time(.broadcast) { try world.broadcast(&header) }
         if header[0] != 0 {
@@ -135,34 +147,26 @@ struct SPMDRunner {
         }
         image = nil  // rank 0's input is no longer needed; free it before the gather allocates
 
-        // Gather owned output rows into rank 0's image.
-        let plan = BandPlan(height: height, ranks: world.size, halo: 0)
-        var result = isRoot ? Image(width: width, height: height, channels: outChannels) : nil
-        try clock.time(.gather) {
-            try Datatype.withContiguous(width * outChannels, of: .byte) { rowType in
-                try output.pixels.withUnsafeBytes { send in
-                    if isRoot {
-                        try result!.pixels.withUnsafeMutableBytes { receive in
-                            try world.gatherv(send: send, sendCount: owned.count, type: rowType, receive: receive,
-                                              counts: plan.ownedCounts, displacements: plan.ownedDisplacements)
-                        }
-                    } else {
-                        try world.gatherv(send: send, sendCount: owned.count, type: rowType, receive: nil,
-                                          counts: plan.ownedCounts, displacements: plan.ownedDisplacements)
-                    }
-                }
+        // Encode and write on rank 0 (to a temporary file renamed into place), then share the outcome.
+        var status: [Int64] = [0]
+        func attempt(_ body: () throws(ImageError) -> Void) {
+            do throws(ImageError) { try body() } catch {
+                Console.error(error.description)
+                status = [Int64(ExitStatus.badImage.rawValue)]
             }
         }
-
-        // Write on rank 0 (to a temporary file renamed into place), then share the outcome.
-        var status: [Int64] = [0]
-        if let job, let result {
-            clock.time(.write) {
-                do throws(ImageError) {
-                    try writeImage(result, path: job.output, compressionLevel: settings.compressionLevel)
-                } catch {
-                    Console.error(error.description)
-                    status = [Int64(ExitStatus.badImage.rawValue)]
+        if header[4] == 1 {
+            let png = try encodeInParallel(output, clock: &clock)
+            if let job, let png { clock.time(.write) { attempt { () throws(ImageError) in try writeFileAtomically(png, path: job.output) } } }
+        } else {
+            let result = try gatherPixels(output, channels: outChannels, clock: &clock)
+            if let job, let result {
+                attempt { () throws(ImageError) in
+                    let format = try ImageFormat.forOutput(path: job.output)
+                    let bytes = try clock.time(.encode) { () throws(ImageError) in
+                        try encodeImage(result, format: format, compressionLevel: settings.compressionLevel)
+                    }
+                    try clock.time(.write) { () throws(ImageError) in try writeFileAtomically(bytes, path: job.output) }
                 }
             }
         }
@@ -181,6 +185,92 @@ struct SPMDRunner {
             Console.out(summary.table(title: "\(job.input) (\(shape)) -> \(job.output)  [\(ops)] on \(world.size) rank\(world.size == 1 ? "" : "s")"))
         }
         return (ExitStatus(rawValue: Int32(status[0])) ?? .failure, report)
+    }
+
+    /// Gathers every rank's output rows into rank 0's image (nil elsewhere).
+    private func gatherPixels(_ output: Band, channels: Int, clock: inout PhaseClock) throws -> Image? {
+        let plan = BandPlan(height: output.imageHeight, ranks: world.size, halo: 0)
+        let owned = plan.shares[world.rank].owned
+        let width = output.width, height = output.imageHeight
+        var result: Image? = nil
+        if isRoot {
+            let count = width * height * channels
+            result = Image(width: width, height: height, channels: channels,
+                           pixels: [UInt8](unsafeUninitializedCapacity: count) { _, n in n = count })
+        }
+        try clock.time(.gather) {
+            try Datatype.withContiguous(width * channels, of: .byte) { rowType in
+                try output.pixels.withUnsafeBytes { send in
+                    if isRoot {
+                        try result!.pixels.withUnsafeMutableBytes { receive in
+                            try world.gatherv(send: send, sendCount: owned.count, type: rowType, receive: receive,
+                                              counts: plan.ownedCounts, displacements: plan.ownedDisplacements)
+                        }
+                    } else {
+                        try world.gatherv(send: send, sendCount: owned.count, type: rowType, receive: nil,
+                                          counts: plan.ownedCounts, displacements: plan.ownedDisplacements)
+                    }
+                }
+            }
+        }
+        return result
+    }
+
+    /// Every rank PNG-filters and deflates its own output rows; rank 0 gathers the compressed
+    /// pieces (far fewer bytes than pixels) and stitches one PNG (nil elsewhere).
+    private func encodeInParallel(_ output: Band, clock: inout PhaseClock) throws -> [UInt8]? {
+        let owned = output.rows
+        let rowBytes = output.rowBytes
+        let piece = try clock.time(.encode) { () throws -> DeflatedBand in
+            // The PNG filters of a band's first row read the row above it: pass each band's
+            // last row down one rank (ranks beyond the last row own nothing and skip this).
+            let size = world.size, rank = world.rank
+            let next = BandPlan(height: output.imageHeight, ranks: size, halo: 0).shares.indices.contains(rank + 1)
+                && !owned.isEmpty && owned.upperBound < output.imageHeight ? rank + 1 : nil
+            let previous = rank > 0 && !owned.isEmpty ? rank - 1 : nil
+            let aboveCount = previous == nil ? 0 : rowBytes
+            var above = [UInt8](repeating: 0, count: aboveCount)
+            let last = owned.isEmpty ? [] : Array(output.pixels[(output.pixels.count - rowBytes)...])
+            try last.withUnsafeBytes { send in
+                try above.withUnsafeMutableBytes { receive in
+                    try world.sendReceive(send: send, sendCount: next == nil ? 0 : rowBytes, to: next,
+                                          receive: receive, receiveCount: aboveCount, from: previous, type: .byte)
+                }
+            }
+            return try PNGBandEncoder.deflate(output, previousRow: previous == nil ? nil : above,
+                                              compressionLevel: settings.compressionLevel)
+        }
+        var png: [UInt8]? = nil
+        try clock.time(.gather) {
+            // Each rank's piece size, Adler-32 and raw length first, then the bytes.
+            let meta: [Int64] = [Int64(piece.bytes.count), Int64(piece.adler), Int64(piece.rawLength)]
+            var all = [Int64](repeating: 0, count: isRoot ? 3 * world.size : 0)
+            try meta.withUnsafeBytes { send in
+                try all.withUnsafeMutableBytes { receive in
+                    try world.gatherv(send: send, sendCount: 3, type: .int64, receive: isRoot ? receive : nil,
+                                      counts: [Int](repeating: 3, count: world.size),
+                                      displacements: (0..<world.size).map { 3 * $0 })
+                }
+            }
+            let sizes = isRoot ? stride(from: 0, to: all.count, by: 3).map { Int(all[$0]) } : []
+            var offsets: [Int] = []
+            var total = 0
+            for n in sizes { offsets.append(total); total += n }
+            var compressed = [UInt8](unsafeUninitializedCapacity: total) { _, n in n = total }
+            try piece.bytes.withUnsafeBytes { send in
+                try compressed.withUnsafeMutableBytes { receive in
+                    try world.gatherv(send: send, sendCount: piece.bytes.count, type: .byte, receive: isRoot ? receive : nil,
+                                      counts: isRoot ? sizes : [], displacements: offsets)
+                }
+            }
+            if isRoot {
+                png = PNGBandEncoder.assemble(
+                    width: output.width, height: output.imageHeight, channels: output.channels, compressed: compressed,
+                    adlers: stride(from: 1, to: all.count, by: 3).map { UInt32(all[$0]) },
+                    rawLengths: stride(from: 2, to: all.count, by: 3).map { UInt64(all[$0]) })
+            }
+        }
+        return png
     }
 
     /// Scatters each rank's owned rows straight into the middle of a buffer sized for its

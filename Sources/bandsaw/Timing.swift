@@ -3,7 +3,7 @@ import MPIKit
 
 /// The phases of one distributed image, in the order they happen.
 enum Phase: Int, CaseIterable {
-    case read, broadcast, scatter, halo, compute, gather, write
+    case read, broadcast, scatter, halo, compute, encode, gather, write
 
     var name: String { String(describing: self) }
 }
@@ -13,7 +13,7 @@ struct PhaseClock {
     private(set) var seconds = [Double](repeating: 0, count: Phase.allCases.count)
 
     /// Runs `body` and adds its wall time to `phase`.
-    mutating func time<T>(_ phase: Phase, _ body: () throws -> T) rethrows -> T {
+    mutating func time<T, E: Error>(_ phase: Phase, _ body: () throws(E) -> T) throws(E) -> T {
         let start = MPI.wallTime()
         defer { seconds[phase.rawValue] += MPI.wallTime() - start }
         return try body()

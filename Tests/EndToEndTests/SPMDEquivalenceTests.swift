@@ -84,6 +84,31 @@ struct SPMDEquivalenceTests {
         }
     }
 
+    @Test("banded PNG encoding decodes to the serial encoder's pixels")
+    func parallelEncodingMatchesSerial() throws {
+        try #require(Harness.mpirunAvailable, "mpirun is not installed")
+        let root = try Harness.temporaryFolder("encode")
+        defer { Harness.cleanup(root) }
+        let inputs = root.appendingPathComponent("in")
+        try FileManager.default.createDirectory(at: inputs, withIntermediateDirectories: true)
+        try Self.makeInputs(in: inputs)
+        let names = try FileManager.default.contentsOfDirectory(atPath: inputs.path).filter { $0.hasSuffix(".png") }
+        for ops in [["--op", "invert"], ["--op", "sobel"]] {
+            let serial = root.appendingPathComponent("serial")
+            let base = try Harness.mpirun(2, [inputs.path, "-o", serial.path, "--quiet", "--encode", "serial"] + ops)
+            #expect(base.status == 0, "\(base.stderr)")
+            for ranks in [1, 3, 7] {
+                let out = root.appendingPathComponent("parallel\(ranks)")
+                let run = try Harness.mpirun(ranks, [inputs.path, "-o", out.path, "--quiet", "--encode", "parallel"] + ops)
+                #expect(run.status == 0, "\(run.stderr)")
+                for name in names {
+                    #expect(try readImage(path: out.appendingPathComponent(name).path)
+                            == readImage(path: serial.appendingPathComponent(name).path), "\(name) \(ops) on \(ranks) ranks")
+                }
+            }
+        }
+    }
+
     @Test("timing table and JSON name every phase")
     func timingReport() throws {
         try #require(Harness.mpirunAvailable, "mpirun is not installed")
@@ -93,7 +118,7 @@ struct SPMDEquivalenceTests {
         try writeImage(GeneratedImages.make(width: 64, height: 48, channels: 3, seed: 7), path: input)
         let table = try Harness.mpirun(2, [input, "-o", root.appendingPathComponent("o.png").path])
         #expect(table.status == 0, "\(table.stderr)")
-        for phase in ["read", "broadcast", "scatter", "halo", "compute", "gather", "write", "total"] {
+        for phase in ["read", "broadcast", "scatter", "halo", "compute", "encode", "gather", "write", "total"] {
             #expect(table.stdout.contains(phase), "table lacks \(phase): \(table.stdout)")
         }
         #expect(table.stdout.contains("2 ranks"))

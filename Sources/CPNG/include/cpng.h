@@ -72,4 +72,7 @@ int cpng_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int chan
 /** Releases a buffer returned by cpng_encode. */
 void cpng_free(void *buffer);
 
+/* Banded encoding (zlib only): see cpng_bands.h. */
+#include "cpng_bands.h"
+
 #endif /* CPNG_H */

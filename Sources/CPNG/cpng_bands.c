@@ -1,0 +1,103 @@
+#include "cpng_bands.h"
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+
+static inline uint8_t paeth(int a, int b, int c) {
+    int p = a + b - c;
+    int pa = abs(p - a), pb = abs(p - b), pc = abs(p - c);
+    if (pa <= pb && pa <= pc) return (uint8_t)a;
+    if (pb <= pc) return (uint8_t)b;
+    return (uint8_t)c;
+}
+
+/* Writes filter type + filtered row into dst (row_bytes + 1 bytes); returns the score
+ * (sum of absolute values of the bytes read as signed) used to choose among filters. */
+static unsigned long filter_row(int type, const uint8_t *row, const uint8_t *prev, size_t n, int bpp, uint8_t *dst) {
+    unsigned long score = 0;
+    dst[0] = (uint8_t)type;
+    for (size_t i = 0; i < n; i++) {
+        int a = i >= (size_t)bpp ? row[i - bpp] : 0;
+        int b = prev ? prev[i] : 0;
+        int c = (prev && i >= (size_t)bpp) ? prev[i - bpp] : 0;
+        uint8_t v;
+        switch (type) {
+        case 0: v = row[i]; break;
+        case 1: v = (uint8_t)(row[i] - a); break;
+        case 2: v = (uint8_t)(row[i] - b); break;
+        case 3: v = (uint8_t)(row[i] - ((a + b) >> 1)); break;
+        default: v = (uint8_t)(row[i] - paeth(a, b, c)); break;
+        }
+        dst[i + 1] = v;
+        score += v < 128 ? v : 256 - v;
+    }
+    return score;
+}
+
+int cpng_deflate_rows(const uint8_t *rows, const uint8_t *previous_row, size_t row_bytes,
+                      size_t row_count, int bpp, int level,
+                      uint8_t **out, size_t *out_len, uint32_t *adler, uint64_t *raw_len) {
+    *out = NULL; *out_len = 0; *adler = 1; *raw_len = 0;
+    size_t line = row_bytes + 1;
+    uint8_t *best = malloc(line), *trial = malloc(line);
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (!best || !trial) { free(best); free(trial); return CPNG_BANDS_NOMEM; }
+    if (deflateInit2(&z, level < 0 ? 0 : level > 9 ? 9 : level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+        free(best); free(trial); return CPNG_BANDS_ZLIB;
+    }
+    size_t capacity = deflateBound(&z, (uLong)(line * row_count)) + 64, used = 0;
+    uint8_t *buffer = malloc(capacity);
+    if (!buffer) { deflateEnd(&z); free(best); free(trial); return CPNG_BANDS_NOMEM; }
+    uLong sum = adler32(0L, Z_NULL, 0);
+    int status = CPNG_BANDS_OK;
+    for (size_t r = 0; r < row_count && status == CPNG_BANDS_OK; r++) {
+        const uint8_t *row = rows + r * row_bytes;
+        const uint8_t *prev = r > 0 ? rows + (r - 1) * row_bytes : previous_row;
+        /* libpng's default heuristic: the filter whose output has the least absolute sum. */
+        unsigned long best_score = filter_row(0, row, prev, row_bytes, bpp, best);
+        for (int type = 1; type <= 4; type++) {
+            unsigned long score = filter_row(type, row, prev, row_bytes, bpp, trial);
+            if (score < best_score) { uint8_t *t = best; best = trial; trial = t; best_score = score; }
+        }
+        sum = adler32(sum, best, (uInt)line);
+        z.next_in = best;
+        z.avail_in = (uInt)line;
+        int flush = r + 1 == row_count ? Z_FULL_FLUSH : Z_NO_FLUSH;
+        do {
+            if (capacity - used < 64) {
+                size_t grown = capacity * 2;
+                uint8_t *bigger = realloc(buffer, grown);
+                if (!bigger) { status = CPNG_BANDS_NOMEM; break; }
+                buffer = bigger; capacity = grown;
+            }
+            z.next_out = buffer + used;
+            z.avail_out = (uInt)(capacity - used > 0x40000000u ? 0x40000000u : capacity - used);
+            uInt before = z.avail_out;
+            if (deflate(&z, flush) == Z_STREAM_ERROR) { status = CPNG_BANDS_ZLIB; break; }
+            used += before - z.avail_out;
+        } while (z.avail_in > 0 || z.avail_out == 0);
+    }
+    deflateEnd(&z);
+    free(best); free(trial);
+    if (status != CPNG_BANDS_OK) { free(buffer); return status; }
+    *out = buffer; *out_len = used; *adler = (uint32_t)sum; *raw_len = (uint64_t)line * row_count;
+    return CPNG_BANDS_OK;
+}
+
+uint32_t cpng_adler32_combine(uint32_t adler_a, uint32_t adler_b, uint64_t length_b) {
+    /* adler32_combine takes z_off_t, 64-bit on this LP64 target (_Static_assert below). */
+    return (uint32_t)adler32_combine(adler_a, adler_b, (z_off_t)length_b);
+}
+
+uint32_t cpng_crc32(uint32_t crc, const uint8_t *data, size_t len) {
+    uLong c = crc;
+    while (len > 0) {
+        uInt chunk = len > 0x40000000u ? 0x40000000u : (uInt)len;
+        c = crc32(c, data, chunk);
+        data += chunk; len -= chunk;
+    }
+    return (uint32_t)c;
+}
+_Static_assert(sizeof(z_off_t) == 8, "adler32_combine needs a 64-bit z_off_t for bands over 2 GiB");
