@@ -139,9 +139,28 @@ static int cpng_check_signature(const uint8_t *data, size_t len, cpng_ctx *ctx) 
     return CPNG_NOT_PNG;
 }
 
-static png_structp cpng_create_reader(cpng_ctx *ctx) {
-    return png_create_read_struct_2(PNG_LIBPNG_VER_STRING, ctx, cpng_on_error, cpng_on_warning,
+/* A read struct and its info struct wired to ctx's callbacks and in-memory data, or
+ * CPNG_NO_MEMORY. Nothing here can raise, so it needs no setjmp of its own. */
+static int cpng_create_reader(cpng_ctx *ctx, png_structp *png, png_infop *info) {
+    *png = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, ctx, cpng_on_error, cpng_on_warning,
                                     ctx, cpng_malloc, cpng_mfree);
+    *info = *png != NULL ? png_create_info_struct(*png) : NULL;
+    if (*info == NULL) {
+        png_destroy_read_struct(png, NULL, NULL);
+        cpng_set_message(ctx, "out of memory creating PNG reader");
+        return CPNG_NO_MEMORY;
+    }
+    png_set_read_fn(*png, ctx, cpng_read_fn);
+    png_set_sig_bytes(*png, 8);  /* cpng_check_signature has consumed them */
+    return CPNG_OK;
+}
+
+/* Sets up ctx over data and checks the signature; on CPNG_OK the reader starts after it. */
+static int cpng_begin_read(cpng_ctx *ctx, const uint8_t *data, size_t len, char *msg, size_t msglen) {
+    cpng_ctx_init(ctx, data, len, msg, msglen);
+    int rc = cpng_check_signature(data, len, ctx);
+    ctx->pos = 8;
+    return rc;
 }
 
 /* Channels after the normalising transforms that cpng_set_transforms requests. */
@@ -169,95 +188,51 @@ static int cpng_set_transforms(png_structp png, png_infop info) {
     return png_set_interlace_handling(png);
 }
 
-static int cpng_read_header_with(cpng_ctx *ctx, uint32_t *width, uint32_t *height, int *channels) {
-    png_structp png = cpng_create_reader(ctx);
-    if (png == NULL) {
-        cpng_set_message(ctx, "out of memory creating PNG reader");
-        return CPNG_NO_MEMORY;
-    }
-    png_infop info = png_create_info_struct(png);
-    if (info == NULL) {
-        png_destroy_read_struct(&png, NULL, NULL);
-        cpng_set_message(ctx, "out of memory creating PNG info");
-        return CPNG_NO_MEMORY;
-    }
-    if (setjmp(png_jmpbuf(png))) {
-        png_destroy_read_struct(&png, &info, NULL);
-        return cpng_failed(ctx, CPNG_CORRUPT);
-    }
-    png_set_read_fn(png, ctx, cpng_read_fn);
-    png_set_sig_bytes(png, 8);
-    png_read_info(png, info);
-    *width = png_get_image_width(png, info);
-    *height = png_get_image_height(png, info);
-    *channels = cpng_normalised_channels(png, info);
-    png_destroy_read_struct(&png, &info, NULL);
-    return CPNG_OK;
-}
-
-int cpng_read_header(const uint8_t *data, size_t len,
-                     uint32_t *width, uint32_t *height, int *channels,
-                     char *msg, size_t msglen) {
-    cpng_ctx ctx;
-    cpng_ctx_init(&ctx, data, len, msg, msglen);
-    if (width == NULL || height == NULL || channels == NULL) return CPNG_BAD_ARGUMENT;
-    *width = 0;
-    *height = 0;
-    *channels = 0;
-    int rc = cpng_check_signature(data, len, &ctx);
+/* The one reader. Reads the header into *width, *height, *channels (channels after
+ * normalising); with out == NULL stops there, otherwise checks the pixel limit, applies the
+ * normalising transforms and decodes into out. */
+static int cpng_read_with(cpng_ctx *ctx, uint64_t max_pixels, uint8_t *out, size_t out_len,
+                          uint32_t *width, uint32_t *height, int *channels) {
+    png_structp png;
+    png_infop info;
+    int rc = cpng_create_reader(ctx, &png, &info);
     if (rc != CPNG_OK) return rc;
-    ctx.pos = 8;
-    return cpng_read_header_with(&ctx, width, height, channels);
-}
-
-static int cpng_decode_with(cpng_ctx *ctx, uint64_t max_pixels, uint8_t *out, size_t out_len) {
-    png_structp png = cpng_create_reader(ctx);
-    if (png == NULL) {
-        cpng_set_message(ctx, "out of memory creating PNG reader");
-        return CPNG_NO_MEMORY;
-    }
-    png_infop info = png_create_info_struct(png);
-    if (info == NULL) {
-        png_destroy_read_struct(&png, NULL, NULL);
-        cpng_set_message(ctx, "out of memory creating PNG info");
-        return CPNG_NO_MEMORY;
-    }
     if (setjmp(png_jmpbuf(png))) {
         png_destroy_read_struct(&png, &info, NULL);
         return cpng_failed(ctx, CPNG_CORRUPT);
     }
-    png_set_read_fn(png, ctx, cpng_read_fn);
-    png_set_sig_bytes(png, 8);
     /* No single dimension may exceed the whole pixel budget (libpng's own guard, checked in
      * png_read_info before any row buffer exists); the product is checked just below. */
     uint32_t side_limit = max_pixels > PNG_UINT_31_MAX ? PNG_UINT_31_MAX
                         : max_pixels == 0 ? 1 : (uint32_t)max_pixels;
     png_set_user_limits(png, side_limit, side_limit);
     png_read_info(png, info);
-
-    uint32_t width = png_get_image_width(png, info);
-    uint32_t height = png_get_image_height(png, info);
-    if ((uint64_t)width * height > max_pixels) {
+    *width = png_get_image_width(png, info);
+    *height = png_get_image_height(png, info);
+    *channels = cpng_normalised_channels(png, info);
+    if (out == NULL) {
+        png_destroy_read_struct(&png, &info, NULL);
+        return CPNG_OK;
+    }
+    if ((uint64_t)*width * *height > max_pixels) {
         char text[128];
         snprintf(text, sizeof text, "%lux%lu exceeds the pixel limit",
-                 (unsigned long)width, (unsigned long)height);
+                 (unsigned long)*width, (unsigned long)*height);
         cpng_set_message(ctx, text);
         png_destroy_read_struct(&png, &info, NULL);
         return CPNG_TOO_LARGE;
     }
-    int expected_channels = cpng_normalised_channels(png, info);
     int passes = cpng_set_transforms(png, info);
     png_read_update_info(png, info);
 
-    size_t channels = png_get_channels(png, info);
     size_t row_bytes = png_get_rowbytes(png, info);
-    if (png_get_bit_depth(png, info) != 8 || (int)channels != expected_channels
-        || row_bytes != (size_t)width * channels) {
+    if (png_get_bit_depth(png, info) != 8 || png_get_channels(png, info) != *channels
+        || row_bytes != (size_t)*width * (size_t)*channels) {
         cpng_set_message(ctx, "unexpected PNG layout after normalising");
         png_destroy_read_struct(&png, &info, NULL);
         return CPNG_CORRUPT;
     }
-    if (out == NULL || out_len / row_bytes < height) {
+    if (out_len / row_bytes < *height) {
         cpng_set_message(ctx, "output buffer too small for the decoded image");
         png_destroy_read_struct(&png, &info, NULL);
         return CPNG_BAD_ARGUMENT;
@@ -265,22 +240,36 @@ static int cpng_decode_with(cpng_ctx *ctx, uint64_t max_pixels, uint8_t *out, si
     /* One full row buffer per image row; for Adam7, libpng fills each row in over the
      * passes (this is what png_read_image does, minus the row-pointer array). */
     for (int pass = 0; pass < passes; pass++) {
-        for (uint32_t y = 0; y < height; y++) png_read_row(png, out + (size_t)y * row_bytes, NULL);
+        for (uint32_t y = 0; y < *height; y++) png_read_row(png, out + (size_t)y * row_bytes, NULL);
     }
     png_read_end(png, NULL);
     png_destroy_read_struct(&png, &info, NULL);
     return CPNG_OK;
 }
 
+int cpng_read_header(const uint8_t *data, size_t len,
+                     uint32_t *width, uint32_t *height, int *channels,
+                     char *msg, size_t msglen) {
+    if (width == NULL || height == NULL || channels == NULL) return CPNG_BAD_ARGUMENT;
+    *width = 0;
+    *height = 0;
+    *channels = 0;
+    cpng_ctx ctx;
+    int rc = cpng_begin_read(&ctx, data, len, msg, msglen);
+    if (rc != CPNG_OK) return rc;
+    return cpng_read_with(&ctx, UINT64_MAX, NULL, 0, width, height, channels);
+}
+
 int cpng_decode(const uint8_t *data, size_t len, uint64_t max_pixels,
                 uint8_t *out, size_t out_len,
                 char *msg, size_t msglen) {
+    if (out == NULL) return CPNG_BAD_ARGUMENT;
     cpng_ctx ctx;
-    cpng_ctx_init(&ctx, data, len, msg, msglen);
-    int rc = cpng_check_signature(data, len, &ctx);
+    int rc = cpng_begin_read(&ctx, data, len, msg, msglen);
     if (rc != CPNG_OK) return rc;
-    ctx.pos = 8;
-    return cpng_decode_with(&ctx, max_pixels, out, out_len);
+    uint32_t width, height;
+    int channels;
+    return cpng_read_with(&ctx, max_pixels, out, out_len, &width, &height, &channels);
 }
 
 /* MARK: - Writing */
