@@ -25,14 +25,15 @@ RUN swift build -c release --product bandsaw --static-swift-stdlib \
     && install -D -m 755 "$(swift build -c release --show-bin-path)/bandsaw" /out/bandsaw
 
 FROM ${RUNTIME_IMAGE}
-# Only what a node runs: the executable and its C libraries, Open MPI's launcher and daemon,
+# Only what a node runs: the executable and its C libraries (libstdc++ too: the static Swift
+# runtime still links it dynamically), Open MPI's launcher and daemon,
 # ssh for mpirun to start the daemons, tini as PID 1 (reaps the ssh sessions' children and
 # forwards signals). The host keys that openssh-server's install generates are deleted: an
 # image must not carry keys every container would share; each node makes its own at start.
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
-        openmpi-bin libopenmpi3 libpng16-16 zlib1g openssh-server openssh-client tini \
+        openmpi-bin libopenmpi3 libpng16-16 zlib1g libstdc++6 openssh-server openssh-client tini \
     && rm -rf /var/lib/apt/lists/* \
     && rm -f /etc/ssh/ssh_host_*
 
