@@ -41,8 +41,10 @@ struct ProcessCommand: ParsableCommand {
     @Option(help: "Refuse images with more pixels than this (checked from the header, before any allocation).")
     var maxPixels: Int = ImageLimits.defaultMaxPixels
 
-    @Option(help: "PNG deflate level, 0 (none) to 9 (smallest).")
-    var compression: Int = 6
+    /// Level 1 by default, as OpenCV's imwrite: on 16 MP it deflates several times faster than
+    /// libpng's default 6 for files about 15-20% larger.
+    @Option(help: "PNG deflate level, 0 (none) to 9 (smallest); 1 is fastest with real compression.")
+    var compression: Int = 1
 
     @Option(help: "Who deflates PNG output: parallel (every rank its own rows, rank 0 stitches) or serial (rank 0 alone, libpng).")
     var encode: EncodingArgument = .parallel
