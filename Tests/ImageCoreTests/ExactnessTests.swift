@@ -19,7 +19,7 @@ struct ExactnessTests {
     @Test("every filter, random parameters, banded == whole", arguments: Filters.all.map(\.name))
     func everyFilter(name: String) async {
         let descriptor = Filters.named(name)!
-        await propertyCheck(count: 40, input: Gen.uint64().withoutShrink()) { seed in
+        await propertyCheck(count: 100, input: Gen.uint64().withoutShrink()) { seed in
             var rng = SeededRandom(seed: seed)
             let (image, ranks) = Self.caseImage(&rng)
             let parameters = descriptor.randomParameters(using: &rng)
@@ -36,7 +36,7 @@ struct ExactnessTests {
 
     @Test("random pipelines of 1-4 filters, one wide halo and per stage")
     func pipelines() async {
-        await propertyCheck(count: 150, input: Gen.uint64().withoutShrink()) { seed in
+        await propertyCheck(count: 300, input: Gen.uint64().withoutShrink()) { seed in
             var rng = SeededRandom(seed: seed)
             let (image, ranks) = Self.caseImage(&rng, maxSide: 160)
             let chosen = (0..<Int.random(in: 1...4, using: &rng)).map { _ in

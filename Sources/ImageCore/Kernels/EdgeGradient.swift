@@ -64,10 +64,11 @@ func edgeMagnitude(_ gx: SIMD16<Int16>, _ gy: SIMD16<Int16>, scale: Float) -> SI
 
 @inline(__always)
 private func edgeMagnitude8(_ gx: SIMD8<Int16>, _ gy: SIMD8<Int16>, scale: Float) -> SIMD8<UInt8> {
-    let x = edgeWiden(gx), y = edgeWiden(gy)
+    let x: SIMD8<Int32> = edgeLanes(gx) { Int32(truncatingIfNeeded: $0) }
+    let y: SIMD8<Int32> = edgeLanes(gy) { Int32(truncatingIfNeeded: $0) }
     // The sum is never negative; masking the sign bit lets the optimiser prove it, which turns
     // `squareRoot()` into `sqrtps` instead of a per-lane call that checks for negative input.
-    let n = edgeFloat((x &* x &+ y &* y) & 0x7FFF_FFFF)
+    let n: SIMD8<Float> = edgeLanes((x &* x &+ y &* y) & 0x7FFF_FFFF) { Float($0) }
     // Round to nearest, ties to even, by adding 1.5 * 2^23: the sum's unit in the last place
     // is 1, so the hardware rounds the fraction away and the low mantissa bits hold the integer.
     // (SIMD8<Int32>(_:rounding:) would do the same lane by lane through a generic slow path.)
@@ -75,42 +76,18 @@ private func edgeMagnitude8(_ gx: SIMD8<Int16>, _ gy: SIMD8<Int16>, scale: Float
     let r = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
     // min(255, r) without a SIMDMask (masks compile to lane-by-lane loops): where r > 255 the
     // shifted sign of 255 - r is all ones, and its low byte is 255.
-    return edgeNarrow(r | ((255 &- r) &>> 31))
+    return edgeLanes(r | ((255 &- r) &>> 31)) { UInt8(truncatingIfNeeded: $0) }
 }
 
-// The standard library's generic SIMD conversion initialisers compile to good code only when
-// inlined, and the optimiser stops inlining them once a module uses them in several places
-// (each then costs a call and a lane-by-lane loop). These force-inlined lane loops become the
-// same single instructions (sign extension, `cvtdq2ps`, `packuswb`) wherever they are used.
-
-/// Sign-extends each lane.
+/// Converts lane by lane with `convert`.
+///
+/// The standard library's generic SIMD conversion initialisers compile to good code only when
+/// inlined, and the optimiser stops inlining them once a module uses them in several places
+/// (each then costs a call and a lane-by-lane loop). This force-inlined lane loop becomes the
+/// same single instructions (sign extension, `cvtdq2ps`, `packuswb`) wherever it is used.
 @inline(__always)
-func edgeWiden(_ v: SIMD8<Int16>) -> SIMD8<Int32> {
-    var r = SIMD8<Int32>()
-    for i in 0..<8 { r[i] = Int32(truncatingIfNeeded: v[i]) }
-    return r
-}
-
-/// Converts each lane exactly (all values here are far below 2^24).
-@inline(__always)
-func edgeFloat(_ v: SIMD8<Int32>) -> SIMD8<Float> {
-    var r = SIMD8<Float>()
-    for i in 0..<8 { r[i] = Float(v[i]) }
-    return r
-}
-
-/// Keeps the low byte of each lane.
-@inline(__always)
-func edgeNarrow(_ v: SIMD8<Int32>) -> SIMD8<UInt8> {
-    var r = SIMD8<UInt8>()
-    for i in 0..<8 { r[i] = UInt8(truncatingIfNeeded: v[i]) }
-    return r
-}
-
-/// Keeps the low byte of each lane.
-@inline(__always)
-func edgeNarrow(_ v: SIMD16<Int16>) -> SIMD16<UInt8> {
-    var r = SIMD16<UInt8>()
-    for i in 0..<16 { r[i] = UInt8(truncatingIfNeeded: v[i]) }
+func edgeLanes<Source: SIMD, Result: SIMD>(_ v: Source, _ convert: (Source.Scalar) -> Result.Scalar) -> Result {
+    var r = Result()
+    for i in 0..<Result.scalarCount { r[i] = convert(v[i]) }
     return r
 }

@@ -14,7 +14,7 @@ struct LaplacianKernel: Kernel {
                 // Branch-free |l| and min(255, |l|): comparisons producing SIMDMask compile to
                 // lane-by-lane loops, shifts of the sign bit do not.
                 let sign = l &>> 15, magnitude = (l ^ sign) &- sign
-                let m = edgeNarrow(magnitude | ((255 &- magnitude) &>> 15))
+                let m: SIMD16<UInt8> = edgeLanes(magnitude | ((255 &- magnitude) &>> 15)) { UInt8(truncatingIfNeeded: $0) }
                 UnsafeMutableRawPointer(out + x).storeBytes(of: m, as: SIMD16<UInt8>.self)
             }
         }
@@ -45,9 +45,11 @@ struct EmbossKernel: Kernel {
                     let t = row(max(y - 1, 0)), m = row(y), b = row(min(y + 1, last))
                     let out = outBuffer.baseAddress! + (y - rows.lowerBound) * rowBytes
                     /// Sample `i` with its left and right neighbours at `i - l` and `i + r`.
+                    // In Int16 (the sum lies in -892...1148): eight lanes per SSE2 register and
+                    // native pmaxsw/pminsw for the clamp once the loop is vectorised.
                     @inline(__always) func emboss(_ i: Int, _ l: Int, _ r: Int) {
-                        let s = 128 &- 2 &* Int32(t[i &- l]) &- Int32(t[i]) &- Int32(m[i &- l])
-                            &+ Int32(m[i]) &+ Int32(m[i &+ r]) &+ Int32(b[i]) &+ 2 &* Int32(b[i &+ r])
+                        let s = 128 &- 2 &* Int16(t[i &- l]) &- Int16(t[i]) &- Int16(m[i &- l])
+                            &+ Int16(m[i]) &+ Int16(m[i &+ r]) &+ Int16(b[i]) &+ 2 &* Int16(b[i &+ r])
                         out[i] = UInt8(truncatingIfNeeded: Swift.min(255, Swift.max(0, s)))
                     }
                     // Border columns clamp their outside neighbour to themselves; the interior
