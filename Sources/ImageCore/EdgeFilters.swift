@@ -17,7 +17,7 @@ extension Filters {
             outputMode: .gray) { _ in GradientKernel(op: .prewitt) },
         FilterDescriptor(
             name: "scharr",
-            summary: "Scharr gradient magnitude of luma, scaled by 1/4: round(sqrt(Gx²+Gy²)/4), clamped to 255.",
+            summary: "Scharr gradient magnitude of luma, scaled by 1/4: round(sqrt(Gx²+Gy²)/4) (halves to even), clamped to 255.",
             outputMode: .gray) { _ in GradientKernel(op: .scharr) },
         FilterDescriptor(
             name: "laplacian",

@@ -7,11 +7,14 @@
 ///     Gx = a (L(x+1,y-1) - L(x-1,y-1)) + b (L(x+1,y) - L(x-1,y)) + a (L(x+1,y+1) - L(x-1,y+1))
 ///     Gy = a (L(x-1,y+1) - L(x-1,y-1)) + b (L(x,y+1) - L(x,y-1)) + a (L(x+1,y+1) - L(x+1,y-1))
 ///
-/// in exact integers, then `out = min(255, Int(Float(Gx*Gx + Gy*Gy).squareRoot() * scale + 0.5))`
-/// in IEEE single precision with truncation toward zero. For every value below the clamp this is
-/// the exact nearest integer to `scale * sqrt(Gx² + Gy²)`, halves rounded up (the sum is exact in
-/// `Float` there, the square root is correctly rounded, and no integer's root lies within rounding
-/// distance of a half-integer other than an exact one); it is the same on every machine and band.
+/// in exact integers (Int16 lanes; |G| <= 16 * 255), then, in IEEE single precision,
+/// `out = min(255, roundedToNearestEven(Float(Gx*Gx + Gy*Gy).squareRoot() * scale))`.
+/// For every value below the clamp this is the exact nearest integer to
+/// `scale * sqrt(Gx² + Gy²)`: the sum is exact in `Float` there, the square root is correctly
+/// rounded, and no integer's root lies within rounding distance of a half-integer unless it is
+/// one. Exact halves occur only for scharr (e.g. sqrt(4) / 4 = 0.5) and go to the even
+/// neighbour; for sobel and prewitt the result equals `Int(sqrt(Float(n)) + 0.5)`. Only
+/// correctly rounded IEEE operations are used, so it is the same on every machine and band.
 struct GradientKernel: Kernel {
     /// The operator's weights.
     enum Operator: Sendable {
