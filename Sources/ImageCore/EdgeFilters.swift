@@ -25,7 +25,7 @@ extension Filters {
             outputMode: .gray) { _ in LaplacianKernel() },
         FilterDescriptor(
             name: "emboss",
-            summary: "3x3 emboss of each colour channel, +128 and clamped; alpha kept.",
+            summary: "3x3 emboss (weights summing to 1, light from the top left) of each colour channel, clamped; alpha kept.",
             outputMode: .sameChannels) { _ in EmbossKernel() },
         FilterDescriptor(
             name: "threshold",

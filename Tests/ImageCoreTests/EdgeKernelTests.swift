@@ -67,9 +67,13 @@ struct EdgeKernelTests {
         #expect(Self.run("scharr", step) == Self.gray([[0, 40, 40, 0], [0, 40, 40, 0]]))
         let dot = Self.gray([[0, 0, 0], [0, 10, 0], [0, 0, 0]])
         #expect(Self.run("laplacian", dot) == Self.gray([[0, 10, 0], [10, 40, 10], [0, 10, 0]]))
-        // Emboss weights sum to 1: a flat image becomes value + 128, alpha untouched.
+        // Emboss weights sum to 1: a flat image keeps its value, alpha untouched.
         let flat = Image(width: 2, height: 2, channels: 2, pixels: [10, 99, 10, 98, 10, 97, 10, 96])
-        #expect(Self.run("emboss", flat).pixels == [138, 99, 138, 98, 138, 97, 138, 96])
+        #expect(Self.run("emboss", flat).pixels == [10, 99, 10, 98, 10, 97, 10, 96])
+        // On one row the columns weigh -3, 1, 3: out(x) = -3 L(x-1) + L(x) + 3 L(x+1), clamped;
+        // the rising edge saturates and the flat far side keeps its value.
+        let edge = Self.gray([[0, 0, 100, 100]])
+        #expect(Self.run("emboss", edge) == Self.gray([[0, 255, 255, 100]]))
         let levels = Self.gray([[127, 128, 129, 0, 255]])
         #expect(Self.run("threshold", levels) == Self.gray([[0, 255, 255, 0, 255]]))
         #expect(Self.run("threshold", levels, "value=0") == Self.gray([[255, 255, 255, 255, 255]]))
@@ -95,7 +99,7 @@ struct EdgeKernelTests {
                     for ch in 0..<c {
                         let i = (y * w + x) * c + ch
                         if (c == 2 || c == 4) && ch == c - 1 { continue }
-                        var s = 128
+                        var s = 0
                         for dy in -1...1 {
                             for dx in -1...1 {
                                 let sx = min(max(x + dx, 0), w - 1), sy = min(max(y + dy, 0), h - 1)

@@ -24,9 +24,12 @@ struct LaplacianKernel: Kernel {
 /// Emboss on each colour channel, channels kept:
 ///
 ///     -2 -1  0
-///     -1  1  1      out = clamp(sum + 128, 0, 255), coordinates clamped (replicate border)
+///     -1  1  1      out = clamp(sum, 0, 255), coordinates clamped (replicate border)
 ///      0  1  2
 ///
+/// The weights sum to 1, so flat areas keep their colour and edges facing the light (bottom
+/// right) brighten while those facing away darken. (An earlier version added 128 as well,
+/// which is the offset for zero-sum emboss kernels and washed every flat area out to white.)
 /// The alpha channel (2 or 4 channels) is copied from the centre pixel unchanged.
 struct EmbossKernel: Kernel {
     var halo: Int { 1 }
@@ -45,10 +48,10 @@ struct EmbossKernel: Kernel {
                     let t = row(max(y - 1, 0)), m = row(y), b = row(min(y + 1, last))
                     let out = outBuffer.baseAddress! + (y - rows.lowerBound) * rowBytes
                     /// Sample `i` with its left and right neighbours at `i - l` and `i + r`.
-                    // In Int16 (the sum lies in -892...1148): eight lanes per SSE2 register and
+                    // In Int16 (the sum lies in -1020...1275): eight lanes per SSE2 register and
                     // native pmaxsw/pminsw for the clamp once the loop is vectorised.
                     @inline(__always) func emboss(_ i: Int, _ l: Int, _ r: Int) {
-                        let s = 128 &- 2 &* Int16(t[i &- l]) &- Int16(t[i]) &- Int16(m[i &- l])
+                        let s = 0 &- 2 &* Int16(t[i &- l]) &- Int16(t[i]) &- Int16(m[i &- l])
                             &+ Int16(m[i]) &+ Int16(m[i &+ r]) &+ Int16(b[i]) &+ 2 &* Int16(b[i &+ r])
                         out[i] = UInt8(truncatingIfNeeded: Swift.min(255, Swift.max(0, s)))
                     }
