@@ -61,6 +61,17 @@ public struct Communicator: @unchecked Sendable {
                                Int32(root), raw), "MPI_Scatterv")
     }
 
+    /// The root's side of a scatter that leaves the root's own run where it is in `send`
+    /// (`MPI_Scatterv` with `MPI_IN_PLACE` as the receive buffer): the root copies nothing to
+    /// itself. Other ranks call `scatterv` as usual.
+    public func scattervInPlaceAtRoot(send: UnsafeRawBufferPointer, counts: [Int], displacements: [Int],
+                                      type: Datatype) throws(MPIError) {
+        let c = try counts.map { c throws(MPIError) in try mpiCount(c, "MPI_Scatterv") }
+        let d = try displacements.map { d throws(MPIError) in try mpiCount(d, "MPI_Scatterv") }
+        try check(MPI_Scatterv(send.baseAddress, c, d, type.raw, cmpi_in_place(), 0, type.raw,
+                               Int32(rank), raw), "MPI_Scatterv")
+    }
+
     /// Gathers runs of `type` elements into `root`'s `receive` (`MPI_Gatherv`): rank `r`'s
     /// `sendCount` elements land at offset `displacements[r]`.
     public func gatherv(send: UnsafeRawBufferPointer, sendCount: Int, type: Datatype,

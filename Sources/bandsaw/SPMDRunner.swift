@@ -132,11 +132,11 @@ struct SPMDRunner {
         let output: Band
         switch settings.haloMode {
         case .wide:
-            let band = try scatter(image, width: width, height: height, channels: channels,
+            let band = try scatter(&image, width: width, height: height, channels: channels,
                                    halo: pipeline.totalHalo, clock: &clock)
             output = clock.time(.compute) { pipeline.apply(band, rows: owned) }
         case .perStage:
-            var current = try scatter(image, width: width, height: height, channels: channels,
+            var current = try scatter(&image, width: width, height: height, channels: channels,
                                       halo: pipeline.stages.first?.halo ?? 0, clock: &clock)
             for (i, stage) in pipeline.stages.enumerated() {
                 if i > 0 { current = try widen(current, halo: stage.halo, clock: &clock) }
@@ -145,7 +145,6 @@ struct SPMDRunner {
             }
             output = current
         }
-        image = nil  // rank 0's input is no longer needed; free it before the gather allocates
 
         // Encode and write on rank 0 (to a temporary file renamed into place), then share the outcome.
         var status: [Int64] = [0]
@@ -275,11 +274,34 @@ struct SPMDRunner {
 
     /// Scatters each rank's owned rows straight into the middle of a buffer sized for its
     /// needed rows, then fills the halo rows from the neighbours.
-    private func scatter(_ image: Image?, width: Int, height: Int, channels: Int, halo: Int,
+    ///
+    /// Rank 0 takes the decoded image over as its band (`image` is left nil): its own rows
+    /// stay where the decoder put them (`MPI_IN_PLACE`) and its halo rows below are already
+    /// there too, so rank 0 copies nothing, and a one-rank run no pixel at all.
+    private func scatter(_ image: inout Image?, width: Int, height: Int, channels: Int, halo: Int,
                          clock: inout PhaseClock) throws -> Band {
         let plan = BandPlan(height: height, ranks: world.size, halo: halo)
         let share = plan.shares[world.rank]
         let rowBytes = width * channels
+        if var pixels = image.take()?.pixels {
+            try Datatype.withContiguous(rowBytes, of: .byte) { rowType in
+                try clock.time(.scatter) {
+                    try pixels.withUnsafeBytes { send in
+                        try world.scattervInPlaceAtRoot(send: send, counts: plan.ownedCounts,
+                                                        displacements: plan.ownedDisplacements, type: rowType)
+                    }
+                }
+                // Rank 0 holds every row; the exchange only sends its rows to the ranks that
+                // need them (and receives copies of rows it already has, a halo's worth).
+                try clock.time(.halo) {
+                    try pixels.withUnsafeMutableBytes { buffer in
+                        try world.exchangeRows(buffer: buffer, held: 0..<height, rowBytes: rowBytes, rowType: rowType,
+                                               reach: plan.exchangeReach, transfer: plan.transfer)
+                    }
+                }
+            }
+            return Band(width: width, channels: channels, imageHeight: height, firstRow: 0, pixels: pixels)
+        }
         var pixels = [UInt8](unsafeUninitializedCapacity: share.needed.count * rowBytes) { _, n in
             n = share.needed.count * rowBytes
         }
@@ -288,15 +310,8 @@ struct SPMDRunner {
                 let offset = (share.owned.lowerBound - share.needed.lowerBound) * rowBytes
                 let ownedRows = UnsafeMutableRawBufferPointer(rebasing: buffer[offset..<(offset + share.owned.count * rowBytes)])
                 try clock.time(.scatter) {
-                    if let image {
-                        try image.pixels.withUnsafeBytes { send in
-                            try world.scatterv(send: send, counts: plan.ownedCounts, displacements: plan.ownedDisplacements,
-                                               type: rowType, receive: ownedRows, receiveCount: share.owned.count)
-                        }
-                    } else {
-                        try world.scatterv(send: nil, counts: plan.ownedCounts, displacements: plan.ownedDisplacements,
-                                           type: rowType, receive: ownedRows, receiveCount: share.owned.count)
-                    }
+                    try world.scatterv(send: nil, counts: plan.ownedCounts, displacements: plan.ownedDisplacements,
+                                       type: rowType, receive: ownedRows, receiveCount: share.owned.count)
                 }
                 try clock.time(.halo) {
                     try world.exchangeRows(buffer: buffer, held: share.needed, rowBytes: rowBytes, rowType: rowType,
