@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The benchmark in one command: bandsaw (1 process, 1/2/4 ranks) against OpenCV and Dask.
+#
+#   scripts/bench.sh            # full run (1, 16, 64 MP; about 20 minutes on 2 cores)
+#   scripts/bench.sh --quick    # 1 and 16 MP, 3 runs
+#   scripts/bench.sh --help     # every option of scripts/bench.py
+#
+# Creates .bench-venv/ (Python packages from scripts/bench_requirements.txt), builds the release
+# executable in .build-bench/, then runs scripts/bench.py, which writes bench-results/
+# (results.json, results.md, speedup.png, phases.png; test images under bench-results/tmp/).
+# Needs python3 with venv, mpirun (Open MPI), /usr/bin/time (apt-get install time) and Swift.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+for tool in python3 mpirun swift; do
+    command -v "$tool" >/dev/null || { echo "error: $tool not found" >&2; exit 1; }
+done
+[ -x /usr/bin/time ] || { echo "error: /usr/bin/time not found (apt-get install time)" >&2; exit 1; }
+
+if [ ! -x .bench-venv/bin/python ]; then
+    python3 -m venv .bench-venv
+fi
+stamp=.bench-venv/.requirements
+if ! cmp -s scripts/bench_requirements.txt "$stamp" 2>/dev/null; then
+    .bench-venv/bin/pip install -q --upgrade pip
+    .bench-venv/bin/pip install -q -r scripts/bench_requirements.txt
+    cp scripts/bench_requirements.txt "$stamp"
+fi
+
+swift build -c release --product bandsaw --scratch-path .build-bench >&2
+
+exec .bench-venv/bin/python scripts/bench.py --bandsaw .build-bench/release/bandsaw "$@"
