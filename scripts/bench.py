@@ -576,7 +576,10 @@ def write_markdown(res, out):
           "*launch* = whole-command wall time minus bandsaw's total (mpirun, MPI_Init/Finalize, process start and exit). "
           "The columns are each phase's slowest rank: *broadcast* on more than one rank is mostly the other ranks "
           "waiting for rank 0's *read* (the first collective after it), and *gather* includes waiting for the slowest "
-          "rank's encode, so the columns of one row overlap and do not add up to *total*.", ""]
+          "rank's encode; with `--encode serial`, *write* on the other ranks is waiting for rank 0's encode "
+          "(the status broadcast is booked to write). So the columns of one row overlap and do not add up to "
+          "*total*. phases.png stacks read, scatter, halo, compute, encode, gather, then *write + rest* = total minus "
+          "those, then launch, so each bar is the measured wall time.", ""]
     extra = res.get("extra", [])
     for case in s["cases"]:
         L += [f"### `{s['cases'][case]}`", "",
@@ -769,10 +772,18 @@ def plot(res, out):
                  for e in res.get("extra", []) if e["case"] == case and e["size_mp"] == mid]
         rows = [(n, c) for n, c in rows if c]
         bottoms = [0.0] * len(rows)
-        # broadcast is left out: past one rank it is the other ranks waiting for rank 0's read.
-        for k, phase in enumerate([p for p in PHASES if p != "broadcast"] + ["launch"]):
-            vals = [(c["wall_s"]["median"] * 1000 - c["total_ms"]["median"]) if phase == "launch"
-                    else c["phases_max_ms"][phase] for _, c in rows]
+        # Each phase is its slowest rank, and a rank waiting in a collective books the wait to that
+        # phase: past one rank, broadcast is the others waiting for rank 0's read (left out), and in
+        # serial encoding write is the others waiting for rank 0's encode in the status broadcast.
+        # So the last segment is the rest of bandsaw's total after the other phases.
+        stacked = ["read", "scatter", "halo", "compute", "encode", "gather"]
+        for k, phase in enumerate(stacked + ["write + rest", "launch"]):
+            if phase == "launch":
+                vals = [c["wall_s"]["median"] * 1000 - c["total_ms"]["median"] for _, c in rows]
+            elif phase == "write + rest":
+                vals = [c["total_ms"]["median"] - sum(c["phases_max_ms"][p] for p in stacked) for _, c in rows]
+            else:
+                vals = [c["phases_max_ms"][phase] for _, c in rows]
             vals = [max(v, 0) / 1000 for v in vals]
             ax.bar(range(len(rows)), vals, bottom=bottoms, color=colors(k), label=phase)
             bottoms = [b + v for b, v in zip(bottoms, vals)]
@@ -782,9 +793,10 @@ def plot(res, out):
                    label="wall (measured)", zorder=3)
         ax.set_title(f"{s['cases'][case]}, {size_label(mid)}", fontsize=9)
         if j == 0:
-            ax.set_ylabel("seconds (slowest rank per phase; broadcast omitted)")
-    axes[0][-1].legend(fontsize=7, loc="upper right")
-    fig.tight_layout()
+            ax.set_ylabel("seconds (slowest rank per phase)")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8)
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     fig.savefig(os.path.join(out, "phases.png"), dpi=90)
     plt.close(fig)
 
