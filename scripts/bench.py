@@ -205,8 +205,9 @@ def machine_info():
 
 def load_and_builders():
     load1 = os.getloadavg()[0]
-    busy = sh("pgrep -f 'swift-frontend|swift-build' | wc -l")
-    return load1, int(busy) if busy.isdigit() else -1
+    # pgrep without a shell: a `sh -c "pgrep -f PATTERN"` would count its own shell.
+    p = subprocess.run(["pgrep", "-f", "swift-frontend|swift-build"], capture_output=True, text=True)
+    return load1, len(p.stdout.split())
 
 
 def wait_until_idle(limit_s):
