@@ -67,11 +67,11 @@ func edgeMagnitude(_ gx: SIMD16<Int16>, _ gy: SIMD16<Int16>, scale: Float) -> SI
 
 @inline(__always)
 private func edgeMagnitude8(_ gx: SIMD8<Int16>, _ gy: SIMD8<Int16>, scale: Float) -> SIMD8<UInt8> {
-    let x: SIMD8<Int32> = edgeLanes(gx) { Int32(truncatingIfNeeded: $0) }
-    let y: SIMD8<Int32> = edgeLanes(gy) { Int32(truncatingIfNeeded: $0) }
+    let x: SIMD8<Int32> = convertLanes(gx) { Int32(truncatingIfNeeded: $0) }
+    let y: SIMD8<Int32> = convertLanes(gy) { Int32(truncatingIfNeeded: $0) }
     // The sum is never negative; masking the sign bit lets the optimiser prove it, which turns
     // `squareRoot()` into `sqrtps` instead of a per-lane call that checks for negative input.
-    let n: SIMD8<Float> = edgeLanes((x &* x &+ y &* y) & 0x7FFF_FFFF) { Float($0) }
+    let n: SIMD8<Float> = convertLanes((x &* x &+ y &* y) & 0x7FFF_FFFF) { Float($0) }
     // Round to nearest, ties to even, by adding 1.5 * 2^23: the sum's unit in the last place
     // is 1, so the hardware rounds the fraction away and the low mantissa bits hold the integer.
     // (SIMD8<Int32>(_:rounding:) would do the same lane by lane through a generic slow path.)
@@ -79,18 +79,6 @@ private func edgeMagnitude8(_ gx: SIMD8<Int16>, _ gy: SIMD8<Int16>, scale: Float
     let r = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
     // min(255, r) without a SIMDMask (masks compile to lane-by-lane loops): where r > 255 the
     // shifted sign of 255 - r is all ones, and its low byte is 255.
-    return edgeLanes(r | ((255 &- r) &>> 31)) { UInt8(truncatingIfNeeded: $0) }
+    return convertLanes(r | ((255 &- r) &>> 31)) { UInt8(truncatingIfNeeded: $0) }
 }
 
-/// Converts lane by lane with `convert`.
-///
-/// The standard library's generic SIMD conversion initialisers compile to good code only when
-/// inlined, and the optimiser stops inlining them once a module uses them in several places
-/// (each then costs a call and a lane-by-lane loop). This force-inlined lane loop becomes the
-/// same single instructions (sign extension, `cvtdq2ps`, `packuswb`) wherever it is used.
-@inline(__always)
-func edgeLanes<Source: SIMD, Result: SIMD>(_ v: Source, _ convert: (Source.Scalar) -> Result.Scalar) -> Result {
-    var r = Result()
-    for i in 0..<Result.scalarCount { r[i] = convert(v[i]) }
-    return r
-}

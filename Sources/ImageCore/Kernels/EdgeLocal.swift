@@ -14,7 +14,7 @@ struct LaplacianKernel: Kernel {
                 // Branch-free |l| and min(255, |l|): comparisons producing SIMDMask compile to
                 // lane-by-lane loops, shifts of the sign bit do not.
                 let sign = l &>> 15, magnitude = (l ^ sign) &- sign
-                let m: SIMD16<UInt8> = edgeLanes(magnitude | ((255 &- magnitude) &>> 15)) { UInt8(truncatingIfNeeded: $0) }
+                let m: SIMD16<UInt8> = convertLanes(magnitude | ((255 &- magnitude) &>> 15)) { UInt8(truncatingIfNeeded: $0) }
                 UnsafeMutableRawPointer(out + x).storeBytes(of: m, as: SIMD16<UInt8>.self)
             }
         }

@@ -56,7 +56,7 @@ func deterministicExp(_ x: Double) -> Double {
 /// Loads 8 bytes and widens them to 16-bit lanes.
 @inline(__always)
 private func load8(_ p: UnsafePointer<UInt8>) -> SIMD8<UInt16> {
-    SIMD8<UInt16>(truncatingIfNeeded: UnsafeRawPointer(p).loadUnaligned(as: SIMD8<UInt8>.self))
+    convertLanes(UnsafeRawPointer(p).loadUnaligned(as: SIMD8<UInt8>.self)) { UInt16(truncatingIfNeeded: $0) }
 }
 
 /// Loads 8 16-bit samples.
@@ -68,7 +68,9 @@ private func load8(_ p: UnsafePointer<UInt16>) -> SIMD8<UInt16> {
 /// `a * w` in 32-bit lanes; both factors are 16-bit, which LLVM lowers to pmullw + pmulhuw.
 @inline(__always)
 private func mulWide(_ a: SIMD8<UInt16>, _ w: SIMD8<UInt16>) -> SIMD8<UInt32> {
-    SIMD8<UInt32>(truncatingIfNeeded: a) &* SIMD8<UInt32>(truncatingIfNeeded: w)
+    let a32: SIMD8<UInt32> = convertLanes(a) { UInt32(truncatingIfNeeded: $0) }
+    let w32: SIMD8<UInt32> = convertLanes(w) { UInt32(truncatingIfNeeded: $0) }
+    return a32 &* w32
 }
 
 /// Runs the horizontal pass over the rows a band of output rows needs, keeping the last
@@ -131,7 +133,7 @@ private func horizontalPass(
             offset &+= c
         }
         let h = (acc &+ (1 << 7)) &>> 8
-        UnsafeMutableRawPointer(out + j).storeBytes(of: SIMD8<UInt16>(truncatingIfNeeded: h), as: SIMD8<UInt16>.self)
+        UnsafeMutableRawPointer(out + j).storeBytes(of: convertLanes(h) { UInt16(truncatingIfNeeded: $0) } as SIMD8<UInt16>, as: SIMD8<UInt16>.self)
         j &+= 8
     }
     while j < n {
@@ -190,7 +192,7 @@ struct GaussianKernel: Kernel {
                 var j = 0
                 while j &+ 8 <= n {
                     let v = (verticalSum8(tapRows, wv, at: j) &+ (1 << 21)) &>> 22
-                    UnsafeMutableRawPointer(o + j).storeBytes(of: SIMD8<UInt8>(truncatingIfNeeded: v),
+                    UnsafeMutableRawPointer(o + j).storeBytes(of: convertLanes(v) { UInt8(truncatingIfNeeded: $0) } as SIMD8<UInt8>,
                                                               as: SIMD8<UInt8>.self)
                     j &+= 8
                 }
