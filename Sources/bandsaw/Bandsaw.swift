@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
 import Foundation
 import ImageCore
@@ -76,6 +79,10 @@ struct ProcessCommand: ParsableCommand {
     func run() throws {
         let settings = RunSettings(specs: try specs(), haloMode: haloMode.mode, maxPixels: maxPixels,
                                    compressionLevel: compression, encoding: encode.encoding, json: json, quiet: quiet, reportPath: report)
+        // Open MPI's default point-to-point layer (UCX) probes for InfiniBand-class devices at
+        // MPI_Init, about 0.2 s of every launch here; bandsaw's traffic is shared memory and
+        // TCP, which ob1 serves. A user's own OMPI_MCA_pml (e.g. ucx on a fabric) still wins.
+        setenv("OMPI_MCA_pml", "ob1", 0)
         let status: ExitStatus = try MPI.run { world in
             let jobs = world.rank == 0 ? resolveJobs() : .success([])
             return try SPMDRunner(world: world, settings: settings).run(jobs: jobs)
