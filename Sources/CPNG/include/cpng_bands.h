@@ -19,8 +19,10 @@
 #define CPNG_BANDS_ZLIB 2
 
 /**
- * Filters `rows` rows of `row_bytes` bytes each (`bpp` bytes per pixel) with the adaptive
- * minimum-sum-of-absolute-differences heuristic, and deflates them at `level`.
+ * Filters `rows` rows of `row_bytes` bytes each (`bpp` bytes per pixel) and deflates them at
+ * `level`: level 0 stores unfiltered rows; level 1 (fast) uses Paeth on every row and
+ * run-length matching (Z_RLE); levels 2-9 choose each row's filter by libpng's
+ * minimum-sum-of-absolute-differences heuristic and use full LZ77 matching.
  * `previous_row` is the image row just above the first (NULL for the image's first row):
  * the Up, Average and Paeth filters of the first row need it.
  * On success *out holds *out_len bytes (release with cpng_free) and *adler the Adler-32 of
