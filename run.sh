@@ -166,16 +166,7 @@ fi
 
 echo "output: $output"
 if [ "$show" = "auto" ] || [ "$show" = "1" ]; then
-    if [ -d "$output" ]; then
-        first=$(find "$output" -maxdepth 1 -type f | sort | head -n 1)
-    else
-        first=$output
-    fi
-    if [ -n "$first" ]; then
-        if { [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ]; } && command -v xdg-open >/dev/null; then
-            xdg-open "$first" >/dev/null 2>&1 &
-        else
-            "$bin" view "$first"
-        fi
-    fi
+    # shellcheck source=scripts/show-result.sh
+    . "$here/scripts/show-result.sh"
+    show_result "$output" "$bin" view
 fi

@@ -86,21 +86,14 @@ fi
 echo "output: $output"
 
 if [ "$show" != 0 ]; then
-    if [ -d "$output" ]; then
-        first=$(find "$output" -maxdepth 1 -type f | sort | head -n 1)
-    else
-        first=$output
-    fi
-    if [ -n "$first" ]; then
-        if { [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ]; } && command -v xdg-open >/dev/null; then
-            xdg-open "$first" >/dev/null 2>&1 &
-        else
-            # No viewer here (and maybe no bandsaw either): preview inside the master, sized
-            # to this terminal since the exec has none of its own.
-            rel=${first#"$output"}
-            shown="/data/$job/$out_name$rel"
-            in_master bandsaw view "$shown" --width "$(tput cols 2>/dev/null || echo 80)" \
-                --height "$(( $(tput lines 2>/dev/null || echo 26) - 2 ))"
-        fi
-    fi
+    # No viewer here (and maybe no bandsaw either): preview inside the master, sized to this
+    # terminal since the exec has none of its own.
+    preview_in_master() {
+        local rel=${1#"$output"}
+        in_master bandsaw view "/data/$job/$out_name$rel" --width "$(tput cols 2>/dev/null || echo 80)" \
+            --height "$(( $(tput lines 2>/dev/null || echo 26) - 2 ))"
+    }
+    # shellcheck source=scripts/show-result.sh
+    . "$here/scripts/show-result.sh"
+    show_result "$output" preview_in_master
 fi

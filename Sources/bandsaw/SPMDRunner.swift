@@ -224,8 +224,9 @@ struct SPMDRunner {
             // The PNG filters of a band's first row read the row above it: pass each band's
             // last row down one rank (ranks beyond the last row own nothing and skip this).
             let size = world.size, rank = world.rank
-            let next = BandPlan(height: output.imageHeight, ranks: size, halo: 0).shares.indices.contains(rank + 1)
-                && !owned.isEmpty && owned.upperBound < output.imageHeight ? rank + 1 : nil
+            // Empty bands only ever come last, so a rank with rows has a predecessor with rows,
+            // and its successor has rows unless this band reaches the image's bottom.
+            let next = rank + 1 < size && !owned.isEmpty && owned.upperBound < output.imageHeight ? rank + 1 : nil
             let previous = rank > 0 && !owned.isEmpty ? rank - 1 : nil
             let aboveCount = previous == nil ? 0 : rowBytes
             var above = [UInt8](repeating: 0, count: aboveCount)
