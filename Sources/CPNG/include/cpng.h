@@ -75,4 +75,7 @@ void cpng_free(void *buffer);
 /* Banded encoding (zlib only): see cpng_bands.h. */
 #include "cpng_bands.h"
 
+/* The libdeflate fast path for the common 8-bit layouts: see cpng_fast.h. */
+#include "cpng_fast.h"
+
 #endif /* CPNG_H */
