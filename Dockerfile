@@ -12,7 +12,7 @@ FROM ${SWIFT_IMAGE} AS builder
 # version that left the archive breaks the build. The release (bookworm) is the pin.
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libpng-dev zlib1g-dev libopenmpi-dev pkg-config \
+    && apt-get install -y --no-install-recommends libdeflate-dev libpng-dev zlib1g-dev libopenmpi-dev pkg-config \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Manifest first: the dependency fetch stays cached while only sources change.
@@ -33,7 +33,7 @@ FROM ${RUNTIME_IMAGE}
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
-        openmpi-bin libopenmpi3 libpng16-16 zlib1g libstdc++6 openssh-server openssh-client tini \
+        openmpi-bin libopenmpi3 libdeflate0 libpng16-16 zlib1g libstdc++6 openssh-server openssh-client tini \
     && rm -rf /var/lib/apt/lists/* \
     && rm -f /etc/ssh/ssh_host_*
 
