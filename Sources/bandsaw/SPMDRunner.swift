@@ -94,8 +94,8 @@ struct SPMDRunner {
         return worst
     }
 
-    /// One image through the whole chain. Returns the status all ranks agree on and, on rank 0,
-    /// the JSON report when `--json` was given.
+    /// One image through the whole chain. Returns the status all ranks agree on and, on rank 0
+    /// when the image was written, its JSON report.
     private func process(_ job: ImageJob?) throws -> (ExitStatus, String?) {
         var clock = PhaseClock()
         let start = MPI.wallTime()
@@ -173,17 +173,16 @@ struct SPMDRunner {
         let total = MPI.wallTime() - start
         let summary = try PhaseSummary.reduce(clock, total: total, over: world)
 
-        guard let job else { return (ExitStatus(rawValue: Int32(status[0])) ?? .failure, nil) }
-        if status[0] != 0 { return (ExitStatus(rawValue: Int32(status[0])) ?? .failure, nil) }
+        guard let job, status[0] == 0 else { return (ExitStatus(rawValue: Int32(status[0])) ?? .failure, nil) }
         let shape = "\(width)x\(height)x\(channels)"
         let report = "{\"input\":\(jsonString(job.input)),\"output\":\(jsonString(job.output)),"
                 + "\"width\":\(width),\"height\":\(height),\"channels\":\(channels),"
-                + "\"output_channels\":\(outChannels),\"ok\":\(status[0] == 0),\"phases\":\(summary.json)}"
-        if !settings.json && !settings.quiet && status[0] == 0 {
+                + "\"output_channels\":\(outChannels),\"phases\":\(summary.json)}"
+        if !settings.json && !settings.quiet {
             let ops = settings.specs.map(\.description).joined(separator: " | ")
             Console.out(summary.table(title: "\(job.input) (\(shape)) -> \(job.output)  [\(ops)] on \(world.size) rank\(world.size == 1 ? "" : "s")"))
         }
-        return (ExitStatus(rawValue: Int32(status[0])) ?? .failure, report)
+        return (.success, report)
     }
 
     /// Gathers every rank's output rows into rank 0's image (nil elsewhere).
