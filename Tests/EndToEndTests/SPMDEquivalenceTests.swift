@@ -14,6 +14,14 @@ struct SPMDEquivalenceTests {
             let image = GeneratedImages.make(width: w, height: h, channels: c, seed: UInt64(i + 1))
             try writeImage(image, path: folder.appendingPathComponent("gen-\(w)x\(h)x\(c).png").path)
         }
+        // Inputs that are normalised on load: 16-bit RGB, 16-bit gray, palette with
+        // transparency (becomes RGBA), interlaced RGB, and a 16-bit PPM, copied as they are.
+        for name in ["rgb16.png", "gray16.png", "palette8-trns.png", "rgb8-adam7.png", "rgb16.ppm"] {
+            let source = Harness.fixtures.appendingPathComponent("variants/\(name)")
+            if FileManager.default.fileExists(atPath: source.path) {
+                try FileManager.default.copyItem(at: source, to: folder.appendingPathComponent("variant-\(name)"))
+            }
+        }
         // One real photo, and the same photo as PPM, so both codecs take part.
         let photo = Harness.fixtures.appendingPathComponent("photos/astronaut-256.png")
         if FileManager.default.fileExists(atPath: photo.path) {
