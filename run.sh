@@ -148,7 +148,10 @@ fi
 
 status=0
 "$mpirun" "${mpi_args[@]}" "$bin" "$input" -o "$output" "${op_args[@]}" --report "$report" "${out_flags[@]}" || status=$?
-if [ "$status" -gt 128 ]; then
+if [ "$status" -eq 255 ]; then
+    echo "error: mpirun could not start or keep the job running (exit 255): check the hostfile, that every host is reachable, and that bandsaw exists at $bin on each" >&2
+    exit 1
+elif [ "$status" -gt 128 ] && [ "$status" -le 192 ]; then
     # mpirun -q prints nothing when a rank dies; say what happened.
     echo "error: a bandsaw rank was killed by signal $((status - 128)) ($(kill -l $((status - 128)) 2>/dev/null || echo unknown)); mpirun stopped the job and no output was written" >&2
     exit 1
