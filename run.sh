@@ -30,7 +30,9 @@ Options:
   --baseline            Also run the single-rank job on the same input and print the
                         speedup and parallel efficiency.
   --show                Show the result: the desktop image viewer when a display exists,
-                        else a true-colour preview in this terminal (default).
+                        else a preview in this terminal: the image itself where the terminal
+                        speaks the kitty graphics protocol, true-colour half blocks elsewhere
+                        (default).
   --no-show             Only print where the result went.
   --json                Print the timing report as JSON instead of a table.
   -h, --help            This help.

@@ -2,16 +2,18 @@
 import Glibc
 #endif
 import ArgumentParser
+import Foundation
 import ImageCore
 
-/// `bandsaw view IMAGE`: a true-colour preview in the terminal, two pixels per character cell.
+/// `bandsaw view IMAGE`: a preview in the terminal: the image itself through the kitty graphics
+/// protocol where the terminal speaks it, else true-colour half blocks (two pixels per cell).
 ///
 /// It lives in the executable, not in `run.sh`, so it works wherever bandsaw runs: in a
 /// container, over ssh, with no image viewer installed.
 struct ViewCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "view",
-        abstract: "Preview an image in the terminal (true-colour half blocks).")
+        abstract: "Preview an image in the terminal (kitty graphics or true-colour half blocks).")
 
     @Argument(help: "The image to show (PNG, PGM, PPM).")
     var image: String
@@ -21,6 +23,9 @@ struct ViewCommand: ParsableCommand {
 
     @Option(help: "Height limit in character cells (default: the terminal's height less 2).")
     var height: Int?
+
+    @Option(help: "How to draw: auto (kitty graphics in kitty, WezTerm and Ghostty, else blocks), kitty or blocks.")
+    var graphics: PreviewGraphics = .auto
 
     func validate() throws {
         if let width, !(1...1000).contains(width) { throw ValidationError("--width must be in 1...1000") }
@@ -32,8 +37,57 @@ struct ViewCommand: ParsableCommand {
         let (termColumns, termRows) = TerminalSize.current()
         let columns = min(width ?? termColumns, picture.width)
         let maxRows = height ?? max(4, termRows - 2)
-        for line in HalfBlockRenderer.render(picture, columns: columns, maxRows: maxRows) { Console.out(line) }
+        let environment = ProcessInfo.processInfo.environment
+        if graphics == .kitty || (graphics == .auto && PreviewGraphics.terminalSpeaksKitty(environment)) {
+            Console.out(try KittyGraphics.render(picture, columns: columns, maxRows: maxRows))
+        } else {
+            for line in HalfBlockRenderer.render(picture, columns: columns, maxRows: maxRows) { Console.out(line) }
+        }
         Console.out("\(image): \(picture.width)x\(picture.height), \(picture.channels) channel\(picture.channels == 1 ? "" : "s")")
+    }
+}
+
+/// `bandsaw view --graphics` values.
+enum PreviewGraphics: String, ExpressibleByArgument, CaseIterable {
+    case auto, kitty, blocks
+
+    /// Terminals known to implement the kitty graphics protocol, told by the variables they set.
+    static func terminalSpeaksKitty(_ environment: [String: String]) -> Bool {
+        if let id = environment["KITTY_WINDOW_ID"], !id.isEmpty { return true }
+        if environment["TERM"] == "xterm-kitty" || environment["TERM"] == "xterm-ghostty" { return true }
+        return ["WezTerm", "ghostty"].contains(environment["TERM_PROGRAM"] ?? "")
+    }
+}
+
+/// The kitty graphics protocol: the image as PNG, base64 in chunks of at most 4096 bytes
+/// (`ESC _G a=T,f=100,c=COLS,r=ROWS,m=1;DATA ESC \`), placed over `COLS` x `ROWS` cells.
+/// The PNG is a downscaled copy (at most 1600 pixels wide), so a 64 MP result does not send
+/// hundreds of megabytes through the terminal.
+enum KittyGraphics {
+    static func render(_ image: Image, columns: Int, maxRows: Int) throws -> String {
+        let scale = min(1.0, 1600.0 / Double(image.width))
+        let w = max(1, Int(Double(image.width) * scale)), h = max(1, Int(Double(image.height) * scale))
+        let pixels = HalfBlockRenderer.resample(image, width: w, height: h).flatMap { [UInt8($0.0), UInt8($0.1), UInt8($0.2)] }
+        let png = try encodeImage(Image(width: w, height: h, channels: 3, pixels: pixels), format: .png, compressionLevel: 1)
+        // Cells are about twice as tall as wide.
+        var cols = columns
+        var rows = max(1, Int((Double(image.height) * Double(cols) / Double(image.width) / 2).rounded()))
+        if rows > maxRows {
+            rows = maxRows
+            cols = max(1, Int((Double(image.width) * Double(rows) * 2 / Double(image.height)).rounded()))
+        }
+        let payload = Array(Data(png).base64EncodedString().utf8)
+        var out = ""
+        var offset = 0
+        repeat {
+            let end = min(payload.count, offset + 4096)
+            let chunk = String(decoding: payload[offset..<end], as: UTF8.self)
+            let more = end < payload.count ? 1 : 0
+            let keys = offset == 0 ? "a=T,f=100,c=\(cols),r=\(rows),m=\(more)" : "m=\(more)"
+            out += "\u{1B}_G\(keys);\(chunk)\u{1B}\\"
+            offset = end
+        } while offset < payload.count
+        return out
     }
 }
 
