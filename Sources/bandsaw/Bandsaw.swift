@@ -83,6 +83,9 @@ struct ProcessCommand: ParsableCommand {
         // MPI_Init, about 0.2 s of every launch here; bandsaw's traffic is shared memory and
         // TCP, which ob1 serves. A user's own OMPI_MCA_pml (e.g. ucx on a fabric) still wins.
         setenv("OMPI_MCA_pml", "ob1", 0)
+        // Without mpirun, MPI_Init would start a helper daemon for this one process (about
+        // 0.1 s); an isolated singleton needs none, and a single rank never spawns others.
+        if MPI.launchedRank == nil { setenv("OMPI_MCA_ess_singleton_isolated", "1", 0) }
         let status: ExitStatus = try MPI.run { world in
             let jobs = world.rank == 0 ? resolveJobs() : .success([])
             return try SPMDRunner(world: world, settings: settings).run(jobs: jobs)
