@@ -345,9 +345,16 @@ final class ContainerScriptCluster: @unchecked Sendable {
     }
 
     /// `COMMAND` as the mpi user inside host `host`'s namespace, with the node environment.
+    ///
+    /// Like a container, each host gets its own hostname (UTS namespace) and its own /tmp (a
+    /// tmpfs in a mount namespace): Open MPI daemons on hosts that share both collide on one
+    /// session directory, and a launch then hangs (seen once in CI before this).
     func asMPI(onHost host: Int, _ command: [String], extra: [String: String] = [:]) -> [String] {
         let env = nodeEnvironment(host).merging(extra) { $1 }.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-        return ["ip", "netns", "exec", "\(prefix)-h\(host)", "runuser", "-u", "mpi", "--", "env"] + env + command
+        let name = "\(prefix)-h\(host)"
+        return ["ip", "netns", "exec", name, "unshare", "--uts", "--mount", "--propagation", "private", "sh", "-c",
+                "hostname \(name) && mount -t tmpfs -o mode=1777 tmpfs /tmp && exec \"$0\" \"$@\"",
+                "runuser", "-u", "mpi", "--", "env"] + env + command
     }
 
     /// Starts the container entrypoint on `host` in the background, its output to the node's log.

@@ -71,7 +71,14 @@ enum Harness {
             usleep(20_000)
         }
         process.waitUntilExit()
-        group.wait()
+        // A daemon the child left behind (an orphaned mpirun, say) can hold the pipes open
+        // forever: give up on them at the deadline instead of hanging the whole test run.
+        let remaining = max(1, timeout - Date().timeIntervalSince(start))
+        guard group.wait(timeout: .now() + remaining) == .success else {
+            return Outcome(status: process.terminationStatus, stdout: "",
+                           stderr: "(output unavailable: a background process kept the pipes open past the timeout)",
+                           seconds: Date().timeIntervalSince(start), timedOut: true)
+        }
         return Outcome(status: process.terminationStatus,
                        stdout: String(decoding: outData, as: UTF8.self),
                        stderr: String(decoding: errData, as: UTF8.self),
