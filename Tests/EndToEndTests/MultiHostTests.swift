@@ -47,18 +47,23 @@ final class NamespaceCluster: @unchecked Sendable {
 
     deinit { tearDown() }
 
+    /// `command` run on host 1, which gets its own hostname and Open MPI session folder too,
+    /// like the hosts the launch agent enters.
+    func onHost1(_ command: [String]) -> [String] {
+        ["ip", "netns", "exec", "\(prefix)-h1", "unshare", "--uts", "sh", "-c",
+         "hostname \(prefix)-h1; mkdir -p \(folder.path)/h1-tmp; OMPI_MCA_orte_tmpdir_base=\(folder.path)/h1-tmp exec \"$0\" \"$@\""]
+            + command
+    }
+
     /// `mpirun` started on host 1, one rank per host (`--map-by node`), TCP only.
     func mpirunArguments(ranks: Int, quiet: Bool = true) -> [String] {
-        // Host 1 gets its own hostname and session folder too, like the hosts the agent enters.
-        ["ip", "netns", "exec", "\(prefix)-h1", "unshare", "--uts", "sh", "-c",
-         "hostname \(prefix)-h1; mkdir -p \(folder.path)/h1-tmp; OMPI_MCA_orte_tmpdir_base=\(folder.path)/h1-tmp exec \"$0\" \"$@\"",
-         "mpirun"] + (quiet ? ["-q"] : []) + [
+        onHost1(["mpirun"] + (quiet ? ["-q"] : []) + [
             "--hostfile", hostfileURL.path, "-np", String(ranks), "--map-by", "node", "--bind-to", "none",
             "--mca", "plm_rsh_agent", Self.scripts.appendingPathComponent("netns-agent.sh").path,
             "--mca", "oob_tcp_if_include", "\(subnet).0/24", "--mca", "btl_tcp_if_include", "\(subnet).0/24",
             "--mca", "btl", "tcp,self", "-x", "BANDSAW_NETNS_MAP", "-x", "PATH",
             Harness.executable,
-        ]
+        ])
     }
 
     var environment: [String: String] {
@@ -122,10 +127,8 @@ struct MultiHostTests {
         env.removeValue(forKey: "DISPLAY")
         let out = cluster.folder.appendingPathComponent("client.png")
         let script = Harness.packageRoot.appendingPathComponent("run.sh").path
-        let run = try Harness.run(["ip", "netns", "exec", "\(cluster.prefix)-h1", "unshare", "--uts", "sh", "-c",
-                                   "hostname \(cluster.prefix)-h1; mkdir -p \(cluster.folder.path)/h1-tmp; OMPI_MCA_orte_tmpdir_base=\(cluster.folder.path)/h1-tmp exec \"$0\" \"$@\"",
-                                   script, input.path, "-n", "3", "--hostfile", cluster.hostfileURL.path,
-                                   "--op", "median:size=5", "-o", out.path, "--no-show"],
+        let run = try Harness.run(cluster.onHost1([script, input.path, "-n", "3", "--hostfile", cluster.hostfileURL.path,
+                                                   "--op", "median:size=5", "-o", out.path, "--no-show"]),
                                   timeout: 120, environment: env)
         #expect(!run.timedOut, "run.sh across hosts hung")
         #expect(run.status == 0, "run.sh --hostfile failed (\(run.status)): \(run.stderr)")
