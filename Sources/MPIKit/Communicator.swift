@@ -108,17 +108,4 @@ public struct Communicator: @unchecked Sendable {
         try check(rc, "MPI_Reduce")
         return result
     }
-
-    /// Combines `values` element-wise over all ranks, result on every rank (`MPI_Allreduce`).
-    public func allReduce(_ values: [Int64], op: ReduceOp) throws(MPIError) -> [Int64] {
-        var result = [Int64](repeating: 0, count: values.count)
-        let n = try mpiCount(values.count, "MPI_Allreduce")
-        let rc = values.withUnsafeBytes { s in
-            result.withUnsafeMutableBytes { r in
-                MPI_Allreduce(s.baseAddress, r.baseAddress, n, cmpi_type_int64(), op.raw, raw)
-            }
-        }
-        try check(rc, "MPI_Allreduce")
-        return result
-    }
 }
