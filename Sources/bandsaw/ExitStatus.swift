@@ -7,7 +7,7 @@ import MPIKit
 /// |---|---|
 /// | 0 | success |
 /// | 1 | internal or MPI failure (a rank died, a collective failed) |
-/// | 2 | bad usage: unknown option or filter, out-of-range parameter, unknown output extension |
+/// | 2 | bad usage: unknown option or filter, out-of-range parameter, unknown output extension, a launch MPI cannot join |
 /// | 3 | bad input or output image: missing, empty, truncated, corrupt, unsupported, too large, unwritable |
 enum ExitStatus: Int32 {
     case success = 0
@@ -18,7 +18,7 @@ enum ExitStatus: Int32 {
     init(for error: any Error) {
         switch error {
         case is ImageError: self = .badImage
-        case is FilterSpecError: self = .usage
+        case is FilterSpecError, is LaunchError: self = .usage
         default: self = .failure
         }
     }

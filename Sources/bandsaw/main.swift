@@ -25,6 +25,10 @@ do {
     try command.run()
 } catch let error as ExitCode {
     exit(error.rawValue)
+} catch let error as LaunchError {
+    // Every task of the step refuses on its own (there is no MPI to meet in); task 0 says why.
+    if error.task == 0 { Console.error(error.description) }
+    exit(ExitStatus(for: error).rawValue)
 } catch let error as MPIError {
     Console.error("rank \(MPI.launchedRank ?? 0): \(error)")
     exit(ExitStatus.failure.rawValue)
