@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run.sh: the bandsaw client. Builds bandsaw when needed, runs the job under mpirun (locally,
-# across a hostfile, or across the Docker Compose cluster), prints the timing table, and
-# shows the result. ./run.sh --help documents everything.
+# across a hostfile, or across the Docker Compose cluster) or under Slurm, prints the timing
+# table, and shows the result. ./run.sh --help documents everything.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -27,6 +27,12 @@ Options:
   --compose             Run across the Docker Compose cluster (docker-compose.yml): starts
                         it at RANKS containers if needed, copies the image in and the
                         result out.
+  --slurm               Run under Slurm: inside an allocation (SLURM_JOB_ID set) with
+                        srun --mpi=pmix; elsewhere submit slurm/bandsaw.sbatch with sbatch
+                        and wait for it. RANKS (default: the script's, or the allocation's
+                        tasks) and --nodes NODES go to Slurm; paths must be visible from
+                        every node.
+  --nodes NODES         With --slurm: hosts to spread the ranks over.
   --baseline            Also run the single-rank job on the same input and print the
                         speedup and parallel efficiency.
   --show                Show the result: the desktop image viewer when a display exists,
@@ -37,7 +43,8 @@ Options:
   --json                Print the timing report as JSON instead of a table.
   -h, --help            This help.
 
-Environment: BANDSAW_BIN (use this executable instead of building), MPIRUN (default mpirun).
+Environment: BANDSAW_BIN (use this executable instead of building), MPIRUN (default mpirun),
+SLURM_CONF and the other Slurm variables (with --slurm).
 
 Exit codes: 0 success; 1 failed job or missing tool; 2 bad usage; 3 bad input image
 (the codes of bandsaw itself, passed through).
@@ -46,6 +53,7 @@ Examples:
   $prog photo.png                         # sobel edges on all cores, shown in the terminal
   $prog photo.png -n 4 --op gaussian:sigma=2 --op sobel --baseline
   $prog photos/ -o edges/ --no-show       # a folder in one launch
+  $prog photo.png --slurm -n 8 --nodes 2  # a Slurm batch job on 2 hosts
 USAGE
 }
 
@@ -57,6 +65,8 @@ output=""
 ops=()
 hostfile=""
 compose=0
+slurm=0
+nodes=""
 baseline=0
 show="auto"
 json=0
@@ -69,6 +79,8 @@ while [ $# -gt 0 ]; do
         --op) [ $# -ge 2 ] || die "$1 needs a value" 2; ops+=("$2"); shift 2 ;;
         --hostfile) [ $# -ge 2 ] || die "$1 needs a value" 2; hostfile=$2; shift 2 ;;
         --compose) compose=1; shift ;;
+        --slurm) slurm=1; shift ;;
+        --nodes) [ $# -ge 2 ] || die "$1 needs a value" 2; nodes=$2; shift 2 ;;
         --baseline) baseline=1; shift ;;
         --show) show=1; shift ;;
         --no-show) show=0; shift ;;
@@ -82,8 +94,18 @@ done
 [ -e "$input" ] || die "$input: no such file or folder"
 [ ${#ops[@]} -gt 0 ] || ops=(sobel)
 cores=$(nproc 2>/dev/null || echo 1)
+# Under Slurm the rank count defaults to the batch script's or the allocation's, not this host's.
+ranks_given=$ranks
 [ -n "$ranks" ] || ranks=$cores
 [[ "$ranks" =~ ^[1-9][0-9]*$ ]] || die "--ranks must be a positive integer, got '$ranks'" 2
+if [ "$slurm" -eq 1 ]; then
+    if [ -n "$hostfile" ] || [ "$compose" -eq 1 ]; then die "--slurm does not combine with --hostfile or --compose" 2; fi
+    # A one-rank run on the submitting host would not be comparable with the job on the nodes.
+    [ "$baseline" -eq 0 ] || die "--baseline does not combine with --slurm" 2
+    [ -z "$nodes" ] || [[ "$nodes" =~ ^[1-9][0-9]*$ ]] || die "--nodes must be a positive integer, got '$nodes'" 2
+else
+    [ -z "$nodes" ] || die "--nodes needs --slurm" 2
+fi
 [ -z "$hostfile" ] || [ -r "$hostfile" ] || die "$hostfile: hostfile not readable"
 
 # Default output: beside the input, named after it and the pipeline.
@@ -116,6 +138,63 @@ if [ -z "${BANDSAW_BIN:-}" ]; then
 fi
 [ -x "$bin" ] || die "$bin: executable not found"
 
+out_flags=()
+[ "$json" -eq 1 ] && out_flags+=(--json)
+
+# Prints where the result went and shows it; every way of running ends here.
+finish() {
+    echo "output: $output"
+    if [ "$show" = "auto" ] || [ "$show" = "1" ]; then
+        # shellcheck source=scripts/show-result.sh
+        . "$here/scripts/show-result.sh"
+        show_result "$output" "$bin" view
+    fi
+}
+
+# Submits slurm/bandsaw.sbatch and waits for the job; Ctrl-C cancels it rather than leaving it
+# queued. The job's log (timing table, error line) goes to stdout, or to stderr if it failed.
+submit_and_wait() {
+    command -v sbatch >/dev/null || die "sbatch not found: run this on a Slurm login node (or inside an allocation)"
+    local sbatch_args=() status=0 job
+    [ -z "$ranks_given" ] || sbatch_args+=(--ntasks "$ranks")
+    [ -z "$nodes" ] || sbatch_args+=(--nodes "$nodes")
+    # The job writes its log on its own node: beside the output, on the shared file system.
+    slurm_log=$(mktemp "$(dirname "$OUTPUT")/.bandsaw-slurm-XXXXXX")
+    job_file=$(mktemp "${TMPDIR:-/tmp}/bandsaw-job.XXXXXX")
+    trap 'rm -f "$slurm_log" "$job_file"' EXIT
+    sbatch --wait --parsable --output "$slurm_log" "${sbatch_args[@]}" "$here/slurm/bandsaw.sbatch" >"$job_file" &
+    local waiter=$!
+    trap 'job=$(cat "$job_file"); [ -z "$job" ] || scancel "$job"; kill "$waiter" 2>/dev/null; echo "error: interrupted: Slurm job ${job:-?} cancelled" >&2; exit 130' INT TERM
+    wait "$waiter" || status=$?
+    trap - INT TERM
+    job=$(cat "$job_file")
+    if [ "$status" -eq 0 ]; then cat "$slurm_log"; else cat "$slurm_log" >&2; fi
+    if [ "$status" -ne 0 ] && { [ "$status" -gt 3 ] || [ -z "$job" ]; }; then
+        echo "error: the Slurm job ${job:-(not submitted)} failed (sbatch exit $status)" >&2
+    fi
+    return "$status"
+}
+
+if [ "$slurm" -eq 1 ]; then
+    # Both ways run the shipped batch script, so this and a user's own copy of it behave alike.
+    # The job may run on another node and in another folder: absolute paths.
+    INPUT=$(realpath "$input"); OUTPUT=$(realpath -m "$output")
+    export INPUT OUTPUT OPS="${ops[*]}" BANDSAW=$bin ARGS="${out_flags[*]}"
+    status=0
+    if [ -n "${SLURM_JOB_ID:-}" ]; then
+        # Inside an allocation the script's srun is a step of it; srun reads -n and -N from these.
+        [ -z "$ranks_given" ] || export SLURM_NTASKS=$ranks
+        [ -z "$nodes" ] || export SLURM_NNODES=$nodes
+        bash "$here/slurm/bandsaw.sbatch" || status=$?
+        [ "$status" -le 3 ] || echo "error: the bandsaw job step failed (srun exit $status)" >&2
+    else
+        submit_and_wait || status=$?
+    fi
+    [ "$status" -eq 0 ] || exit "$status"
+    finish
+    exit 0
+fi
+
 mpirun=${MPIRUN:-mpirun}
 command -v "$mpirun" >/dev/null || die "mpirun not found: install Open MPI (Debian/Ubuntu: apt-get install openmpi-bin libopenmpi-dev)"
 
@@ -134,9 +213,6 @@ fi
 report=$(mktemp "${TMPDIR:-/tmp}/bandsaw-report.XXXXXX")
 base_report=$(mktemp "${TMPDIR:-/tmp}/bandsaw-base.XXXXXX")
 trap 'rm -f "$report" "$base_report"' EXIT
-
-out_flags=()
-[ "$json" -eq 1 ] && out_flags+=(--json)
 
 if [ "$baseline" -eq 1 ]; then
     base_out="$(dirname "$output")/.bandsaw-baseline-$$-$(basename "$output")"
@@ -169,9 +245,4 @@ if [ "$baseline" -eq 1 ]; then
     }'
 fi
 
-echo "output: $output"
-if [ "$show" = "auto" ] || [ "$show" = "1" ]; then
-    # shellcheck source=scripts/show-result.sh
-    . "$here/scripts/show-result.sh"
-    show_result "$output" "$bin" view
-fi
+finish
