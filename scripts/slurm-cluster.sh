@@ -32,6 +32,21 @@ stop_daemon() {
     kill -KILL "$pid" 2>/dev/null || true
 }
 
+# Runs a daemon with no file descriptor but stdin, stdout and stderr, and every signal at its
+# default and unblocked. Daemons keep what they inherit: a caller's pipe or socket held open by
+# munged makes the caller wait for an end-of-file that never comes (Foundation's Process waits
+# on such a socket for its child), and the test runner's threads block SIGTERM, which would
+# leave `down` waiting for a daemon that never sees it.
+detached() {
+    (
+        for fd in /proc/self/fd/*; do
+            fd=${fd##*/}
+            [ "$fd" -gt 2 ] && eval "exec $fd>&-"
+        done
+        exec env --default-signal "$@"
+    )
+}
+
 down() {
     export SLURM_CONF="$dir/slurm.conf"
     if [ -f "$SLURM_CONF" ] && scontrol ping >/dev/null 2>&1; then
@@ -42,8 +57,11 @@ down() {
             sleep 0.2
         done
     fi
-    stop_daemon "$dir/run/slurmd.pid" slurmd
+    # Each daemon takes about 2 s to shut down: stop the two Slurm ones side by side, then the
+    # munge daemon they authenticate through.
+    stop_daemon "$dir/run/slurmd.pid" slurmd &
     stop_daemon "$dir/run/slurmctld.pid" slurmctld
+    wait
     stop_daemon "$dir/run/munged.pid" munged
 }
 
@@ -62,7 +80,7 @@ up() {
     dd if=/dev/urandom of="$dir/munge/munge.key" bs=1024 count=1 status=none
     chmod 600 "$dir/munge/munge.key"
     # --force: munged warns about running as root, which this test cluster does on purpose.
-    munged --force --socket="$dir/munge/munge.socket" --key-file="$dir/munge/munge.key" \
+    detached munged --force --socket="$dir/munge/munge.socket" --key-file="$dir/munge/munge.key" \
         --pid-file="$dir/run/munged.pid" --log-file="$dir/log/munged.log" --seed-file="$dir/munge/seed"
 
     # The smallest configuration that runs MPI jobs: no cgroups (proctrack/linuxproc,
@@ -102,7 +120,7 @@ PartitionName=main Nodes=$node Default=YES MaxTime=INFINITE State=UP
 CONF
     export SLURM_CONF="$dir/slurm.conf"
     local ok=0
-    if slurmctld -f "$SLURM_CONF" && slurmd -f "$SLURM_CONF" -N "$node"; then
+    if detached slurmctld -f "$SLURM_CONF" && detached slurmd -f "$SLURM_CONF" -N "$node"; then
         # Ready when the controller answers and the node is idle (registered, not drained).
         for _ in $(seq 1 150); do
             if scontrol ping 2>/dev/null | grep -q UP && [ "$(sinfo -h -N -o %T 2>/dev/null)" = idle ]; then
