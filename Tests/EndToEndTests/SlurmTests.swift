@@ -4,10 +4,15 @@ import Testing
 
 /// A real Slurm on this machine for one test: munged, slurmctld and slurmd started by
 /// `scripts/slurm-cluster.sh` with everything (config, a fresh munge key, state, logs) in a
-/// temporary folder, and stopped by `tearDown` (also on failure: callers `defer` it).
+/// temporary folder, and stopped by `tearDown` (also on failure: callers `defer` it). With
+/// `hosts` above 1, each node is a namespace host of its own (network, hostname, /tmp).
 final class SlurmCluster: @unchecked Sendable {
     let folder: URL
     let port: Int
+    /// The namespace hosts' name prefix, or nil for a single-host cluster.
+    let netnsPrefix: String?
+    /// The namespace hosts' subnet (10.98.0.0/24, apart from the multi-host tests' 10.97.0).
+    static let subnet = "10.98.0"
     static let script = Harness.packageRoot.appendingPathComponent("scripts/slurm-cluster.sh").path
 
     /// In CI the Slurm tests must run and fail when Slurm cannot start, never skip quietly.
@@ -26,11 +31,31 @@ final class SlurmCluster: @unchecked Sendable {
     /// cannot answer in place of this one.
     nonisolated(unsafe) private static var started = 0
 
-    init() throws {
+    init(hosts: Int = 1) throws {
         Self.started += 1
         port = 20_000 + (Int(getpid()) % 2_000) * 20 + (Self.started % 10) * 2
-        folder = try Harness.temporaryFolder("slurm")
-        let up = try Harness.run([Self.script, "up", folder.appendingPathComponent("cluster").path, String(port), "4"], timeout: 90)
+        let clusterPath: String
+        let up: Harness.Outcome
+        if hosts > 1 {
+            // Outside /tmp: every namespace host mounts a /tmp of its own over it.
+            folder = URL(fileURLWithPath: "/var/tmp/bandsaw-slurm-netns-\(UUID().uuidString.prefix(8))")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            let prefix = "bsl\(getpid() % 100_000)"
+            netnsPrefix = prefix
+            clusterPath = folder.appendingPathComponent("cluster").path
+            let hostsUp = try Harness.run([NamespaceCluster.scripts.appendingPathComponent("netns-cluster.sh").path, "up", prefix,
+                                           String(hosts), Self.subnet], timeout: 60)
+            guard hostsUp.status == 0 else {
+                tearDown()
+                throw ClusterError(message: "could not create namespace hosts: \(hostsUp.stderr)")
+            }
+            up = try Harness.run([Self.script, "up-netns", clusterPath, prefix, String(hosts), Self.subnet, String(port), "2"], timeout: 90)
+        } else {
+            folder = try Harness.temporaryFolder("slurm")
+            netnsPrefix = nil
+            clusterPath = folder.appendingPathComponent("cluster").path
+            up = try Harness.run([Self.script, "up", clusterPath, String(port), "4"], timeout: 90)
+        }
         guard up.status == 0 else {
             tearDown()
             throw ClusterError(message: "Slurm did not start (slurm-cluster.sh up exit \(up.status)):\n\(up.stderr)")
@@ -39,9 +64,13 @@ final class SlurmCluster: @unchecked Sendable {
 
     struct ClusterError: Error, CustomStringConvertible { var message: String; var description: String { message } }
 
-    /// Cancels every job, stops the daemons and removes the folder; safe to call twice.
+    /// Cancels every job, stops the daemons, removes the namespace hosts and the folder; safe
+    /// to call twice.
     func tearDown() {
         _ = try? Harness.run([Self.script, "down", folder.appendingPathComponent("cluster").path], timeout: 60)
+        if let prefix = netnsPrefix {
+            _ = try? Harness.run([NamespaceCluster.scripts.appendingPathComponent("netns-cluster.sh").path, "down", prefix], timeout: 60)
+        }
         Harness.cleanup(folder)
     }
 
@@ -57,9 +86,11 @@ final class SlurmCluster: @unchecked Sendable {
         return env
     }
 
-    /// Runs a Slurm client (srun, sbatch, squeue, ...) or anything else against this cluster.
+    /// Runs a Slurm client (srun, sbatch, squeue, ...) or anything else against this cluster,
+    /// on the controller's host where the nodes are namespace hosts.
     func run(_ arguments: [String], timeout: Double = 120, environment extra: [String: String] = [:]) throws -> Harness.Outcome {
-        try Harness.run(arguments, timeout: timeout, environment: environment.merging(extra) { $1 })
+        let command = netnsPrefix == nil ? arguments : [Self.script, "client", folder.appendingPathComponent("cluster").path] + arguments
+        return try Harness.run(command, timeout: timeout, environment: environment.merging(extra) { $1 })
     }
 
     /// `srun -n RANKS bandsaw ARGS` (PMIx through the cluster's MpiDefault).
@@ -249,6 +280,41 @@ struct SlurmTests {
     }
 }
 
+/// Two slurmd nodes, each a namespace host with its own address, hostname and /tmp, and jobs
+/// spread over both: Open MPI's ranks meet over TCP on the hosts' subnet.
+@Suite("Slurm across namespace hosts", .serialized,
+       .enabled(if: SlurmCluster.shouldRun && NamespaceCluster.available,
+                "needs root, slurm-wlm + munge and the rights to create network namespaces"))
+struct SlurmMultiNodeTests {
+    @Test("srun -N 2 runs on both hosts, and its output equals one rank")
+    func twoNodesEqualOneRank() throws {
+        let cluster = try SlurmCluster(hosts: 2)
+        defer { cluster.tearDown() }
+        let names = try cluster.run(["srun", "-N", "2", "-n", "2", "hostname"])
+        #expect(names.status == 0, "srun -N 2 hostname failed: \(names.stderr)")
+        let prefix = try #require(cluster.netnsPrefix)
+        #expect(Set(names.stdout.split(separator: "\n").map(String.init)) == ["\(prefix)-h1", "\(prefix)-h2"],
+                "the tasks did not run one on each host: \(names.stdout)")
+
+        let input = cluster.path("in.png"), single = cluster.path("single.png")
+        try writeImage(GeneratedImages.make(width: 203, height: 151, channels: 3, seed: 17), path: input)
+        let one = try Harness.bandsaw([input, "-o", single, "--quiet"] + SlurmTests.pipeline)
+        try #require(one.status == 0, "one-rank run failed: \(one.stderr)")
+        let expected = try readImage(path: single)
+        // Between hosts only TCP on their subnet: no shared memory, no other interface.
+        let tcp = ["OMPI_MCA_btl": "tcp,self", "OMPI_MCA_btl_tcp_if_include": "\(SlurmCluster.subnet).0/24"]
+        for ranks in [2, 3, 4] {
+            let out = cluster.path("nodes-\(ranks).png")
+            let run = try cluster.run(["srun", "-N", "2", "-n", String(ranks), Harness.executable, input, "-o", out] + SlurmTests.pipeline,
+                                      environment: tcp)
+            #expect(!run.timedOut, "srun -N 2 -n \(ranks) hung")
+            #expect(run.status == 0, "srun -N 2 -n \(ranks) failed (\(run.status)): \(run.stderr)")
+            #expect(run.stdout.contains("on \(ranks) ranks"), "\(run.stdout)")
+            #expect(try readImage(path: out) == expected, "srun -N 2 -n \(ranks) differs from one rank")
+        }
+    }
+}
+
 /// The launch check itself, without Slurm: the variables `srun --mpi=none` sets, and those of a
 /// batch script's own step, which must still run a single rank.
 @Suite("Launch check")
@@ -277,5 +343,16 @@ struct LaunchCheckTests {
         let batch = try Harness.run([Harness.executable, input, "-o", folder.appendingPathComponent("b.png").path, "--quiet"],
                                     timeout: 60, environment: env)
         #expect(batch.status == 0, "a one-rank run in a batch script was refused: \(batch.stderr)")
+    }
+}
+
+/// The batch script users copy is not under scripts/, which the container suite lints.
+@Suite("Slurm files")
+struct SlurmFilesTests {
+    @Test("shellcheck passes on slurm/bandsaw.sbatch",
+          .enabled(if: ContainerFiles.shellcheck != nil, "shellcheck is not installed (apt-get install shellcheck): batch script not linted"))
+    func batchScriptLints() throws {
+        let lint = try ContainerFiles.inRoot("shellcheck -x slurm/bandsaw.sbatch")
+        #expect(lint.status == 0, "shellcheck:\n\(lint.stdout)\(lint.stderr)")
     }
 }
