@@ -48,7 +48,7 @@ public enum ImageFormat: String, Sendable, CaseIterable {
 ///   "permission denied", "is a directory"), and everything
 ///   ``decodeImage(bytes:path:maxPixels:)`` throws.
 public func readImage(path: String, maxPixels: Int = ImageLimits.defaultMaxPixels) throws(ImageError) -> Image {
-    try decodeImage(bytes: readFile(path), path: path, maxPixels: maxPixels)
+    try decodeImage(bytes: readFileBytes(path: path), path: path, maxPixels: maxPixels)
 }
 
 /// Decodes an image held in memory, sniffing its format from the first bytes.
@@ -168,8 +168,11 @@ private func reason(_ code: Int32) -> String {
     }
 }
 
-/// The whole contents of the file at `path`.
-private func readFile(_ path: String) throws(ImageError) -> [UInt8] {
+/// The whole contents of the file at `path`, undecoded (for decoders that split the work,
+/// such as ``PNGRestart``).
+///
+/// - Throws: `.io` when the file cannot be read, with a detail such as "no such file".
+public func readFileBytes(path: String) throws(ImageError) -> [UInt8] {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { throw .io(path: path, detail: "cannot read: \(reason(errno))") }
     defer { close(fd) }

@@ -101,50 +101,88 @@ struct SPMDRunner {
         let start = MPI.wallTime()
 
         // Read on rank 0, then tell everyone the outcome first, so a refused image ends every
-        // rank the same way with one message.
-        var image: Image? = nil
-        var readFailure: ImageError? = nil
+        // rank the same way with one message. A PNG with restart points (written by bandsaw)
+        // is not decoded here: every rank decodes its own segments below.
+        var source = Source.none
+        if let job { clock.time(.read) { source = read(job) } }
+        // [status, width, height, channels, 1 when the bands encode their own PNG rows,
+        //  restart segments to decode in parallel (0: rank 0 decoded the whole image)]
+        var header: [Int64] = [0, 0, 0, 0, 0, 0]
         if let job {
-            clock.time(.read) {
-                do throws(ImageError) {
-                    image = try readImage(path: job.input, maxPixels: settings.maxPixels)
-                } catch { readFailure = error }
-            }
-        }
-        // [status, width, height, channels, 1 when the bands encode their own PNG rows]
-        var header: [Int64] = [0, 0, 0, 0, 0]
-        if let job, let image {
             let parallel = settings.encoding == .parallel && (try? ImageFormat.forOutput(path: job.output)) == .png
-            header = [0, Int64(image.width), Int64(image.height), Int64(image.channels), parallel ? 1 : 0]
-        } else if isRoot {
-            header = [Int64(ExitStatus.badImage.rawValue), 0, 0, 0, 0]
+            switch source {
+            case .image(let image):
+                header = [0, Int64(image.width), Int64(image.height), Int64(image.channels), parallel ? 1 : 0, 0]
+            case .segments(let png, _):
+                header = [0, Int64(png.width), Int64(png.height), Int64(png.channels), parallel ? 1 : 0,
+                          Int64(png.layout.segments)]
+            case .failure, .none:
+                header[0] = Int64(ExitStatus.badImage.rawValue)
+            }
         }
         try clock.time(.broadcast) { try world.broadcast(&header) }
         if header[0] != 0 {
-            if let readFailure { Console.error(readFailure.description) }
+            if case .failure(let error) = source { Console.error(error.description) }
             return (ExitStatus(rawValue: Int32(header[0])) ?? .failure, nil)
         }
         let width = Int(header[1]), height = Int(header[2]), channels = Int(header[3])
         let outChannels = pipeline.outputChannels(forInput: channels)
-        let owned = BandPlan(height: height, ranks: world.size, halo: 0).shares[world.rank].owned
+        let firstHalo = settings.haloMode == .wide ? pipeline.totalHalo : (pipeline.stages.first?.halo ?? 0)
 
-        // Scatter owned rows, exchange halos, filter.
+        // Each rank's first band: decoded by segments where the file allows and every rank
+        // succeeded, else decoded whole on rank 0 and scattered.
+        var plan = BandPlan(height: height, ranks: world.size, halo: firstHalo)
+        var band: Band? = nil
+        var decoding = "whole"
+        if header[5] > 0 {
+            let layout = RestartLayout(height: height, segments: Int(header[5]))
+            let segmentPlan = BandPlan(height: height, ownedCounts: layout.rankRowCounts(ranks: world.size), halo: firstHalo)
+            var png: RestartablePNG? = nil
+            if case .segments(let found, _) = source { png = found }
+            band = try decodeBySegments(png, plan: segmentPlan, width: width, channels: channels, clock: &clock)
+            if band != nil {
+                plan = segmentPlan
+                decoding = "segments"
+            } else {
+                // The segments did not check out (the file lies, or is damaged): rank 0
+                // decodes it whole, as any other PNG, and that decoder's verdict stands.
+                var status: [Int64] = [0]
+                if case .segments(_, let bytes) = source, let job {
+                    clock.time(.read) {
+                        do throws(ImageError) {
+                            source = .image(try decodeImage(bytes: bytes, path: job.input, maxPixels: settings.maxPixels))
+                        } catch {
+                            Console.error(error.description)
+                            status[0] = Int64(ExitStatus.badImage.rawValue)
+                        }
+                    }
+                }
+                try clock.time(.broadcast) { try world.broadcast(&status) }
+                if status[0] != 0 { return (ExitStatus(rawValue: Int32(status[0])) ?? .failure, nil) }
+            }
+        }
+        if band == nil {
+            var image: Image? = nil
+            if case .image(let decoded) = source { image = decoded; source = .none }
+            band = try scatter(&image, width: width, height: height, channels: channels, plan: plan, clock: &clock)
+        }
+        let owned = plan.shares[world.rank].owned
+
+        // Filter.
         let output: Band
         switch settings.haloMode {
         case .wide:
-            let band = try scatter(&image, width: width, height: height, channels: channels,
-                                   halo: pipeline.totalHalo, clock: &clock)
-            output = clock.time(.compute) { pipeline.apply(band, rows: owned) }
+            output = clock.time(.compute) { pipeline.apply(band!, rows: owned) }
         case .perStage:
-            var current = try scatter(&image, width: width, height: height, channels: channels,
-                                      halo: pipeline.stages.first?.halo ?? 0, clock: &clock)
+            var current = band!
             for (i, stage) in pipeline.stages.enumerated() {
-                if i > 0 { current = try widen(current, halo: stage.halo, clock: &clock) }
+                if i > 0 { current = try widen(current, plan: plan, halo: stage.halo, clock: &clock) }
                 let input = current
                 current = clock.time(.compute) { stage.apply(input, rows: owned) }
             }
             output = current
         }
+        band = nil
 
         // Encode and write on rank 0 (to a temporary file renamed into place), then share the outcome.
         var status: [Int64] = [0]
@@ -155,10 +193,10 @@ struct SPMDRunner {
             }
         }
         if header[4] == 1 {
-            let png = try encodeInParallel(output, clock: &clock)
+            let png = try encodeInParallel(output, plan: plan, clock: &clock)
             if let job, let png { clock.time(.write) { attempt { () throws(ImageError) in try writeFileAtomically(png, path: job.output) } } }
         } else {
-            let result = try gatherPixels(output, channels: outChannels, clock: &clock)
+            let result = try gatherPixels(output, plan: plan, channels: outChannels, clock: &clock)
             if let job, let result {
                 attempt { () throws(ImageError) in
                     let format = try ImageFormat.forOutput(path: job.output)
@@ -177,7 +215,7 @@ struct SPMDRunner {
         let shape = "\(width)x\(height)x\(channels)"
         let report = "{\"input\":\(jsonString(job.input)),\"output\":\(jsonString(job.output)),"
                 + "\"width\":\(width),\"height\":\(height),\"channels\":\(channels),"
-                + "\"output_channels\":\(outChannels),\"phases\":\(summary.json)}"
+                + "\"output_channels\":\(outChannels),\"decode\":\(jsonString(decoding)),\"phases\":\(summary.json)}"
         if !settings.json && !settings.quiet {
             let ops = settings.specs.map(\.description).joined(separator: " | ")
             Console.out(summary.table(title: "\(job.input) (\(shape)) -> \(job.output)  [\(ops)] on \(world.size) rank\(world.size == 1 ? "" : "s")"))
@@ -185,9 +223,132 @@ struct SPMDRunner {
         return (.success, report)
     }
 
+    /// What rank 0 holds after reading an input.
+    private enum Source {
+        /// Nothing (every other rank, or after the pixels moved on).
+        case none
+        /// The image, decoded whole.
+        case image(Image)
+        /// A PNG with restart points, to be decoded by segments on every rank; the file's
+        /// bytes are kept for a whole decode should the segments not check out.
+        case segments(RestartablePNG, bytes: [UInt8])
+        /// Why the input cannot be read.
+        case failure(ImageError)
+    }
+
+    /// Reads the file and decodes it whole, unless it is a PNG with restart points that the
+    /// ranks can share (more than one rank, every MPI count within `Int32`).
+    private func read(_ job: ImageJob) -> Source {
+        do throws(ImageError) {
+            let bytes = try readFileBytes(path: job.input)
+            if world.size > 1, let png = PNGRestart.probe(bytes, maxPixels: settings.maxPixels),
+               png.stream.count < Int(Int32.max) {
+                return .segments(png, bytes: bytes)
+            }
+            return .image(try decodeImage(bytes: bytes, path: job.input, maxPixels: settings.maxPixels))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// Every rank decodes its own whole segments of a PNG with restart points: rank 0 sends
+    /// each rank its part of the compressed stream (one `MPI_Scatterv`, no byte read twice),
+    /// every rank inflates and unfilters it straight into its band, and rank 0 checks the
+    /// pieces' Adler-32s against the stream's. Returns the band with its halo rows, or nil
+    /// on every rank when any rank's segments did not decode or the checksum disagrees.
+    private func decodeBySegments(_ png: RestartablePNG?, plan: BandPlan, width: Int, channels: Int,
+                                  clock: inout PhaseClock) throws -> Band? {
+        let rowBytes = width * channels
+        let share = plan.shares[world.rank]
+        // Rank r's bytes of the stream; rank 0 knows them, the others learn their counts.
+        let ranges = png.map { png in plan.shares.map { png.bytes(for: $0.owned) } } ?? []
+        var counts = ranges.map { Int64($0.count) }
+        if counts.isEmpty { counts = [Int64](repeating: 0, count: world.size) }
+        try clock.time(.scatter) { try world.broadcast(&counts) }
+        let count = Int(counts[world.rank])
+        let toEnd = share.owned.upperBound == plan.height && !share.owned.isEmpty
+
+        // Owned rows in the middle of a buffer sized for the needed rows, with one spare byte
+        // per owned row at the end so the rows inflate in place (cpng_restart_decode).
+        let haloAbove = share.haloAbove
+        let spare = share.owned.count
+        var pixels = [UInt8](unsafeUninitializedCapacity: share.needed.count * rowBytes + spare) { _, n in
+            n = share.needed.count * rowBytes + spare
+        }
+        var ok = true
+        var adler: UInt32 = 1
+        func decode(_ data: UnsafeMutableRawBufferPointer) {
+            pixels.withUnsafeMutableBytes { buffer in
+                let out = UnsafeMutableRawBufferPointer(rebasing: buffer[(haloAbove * rowBytes)...])
+                do throws(PNGRestart.Refusal) {
+                    adler = try PNGRestart.decode(data, count: count, atTop: share.owned.lowerBound == 0, toEnd: toEnd,
+                                                  into: out, rows: share.owned.count, rowBytes: rowBytes, channels: channels)
+                } catch { ok = false }
+            }
+        }
+        if var stream = png?.stream {
+            try stream.withUnsafeMutableBytes { all in
+                try clock.time(.scatter) {
+                    try world.scattervInPlaceAtRoot(send: UnsafeRawBufferPointer(all), counts: ranges.map(\.count),
+                                                    displacements: ranges.map(\.lowerBound), type: .byte)
+                }
+                // Rank 0's part stays where it is; the two bytes after it belong to rank 1's
+                // part, already sent, or to the trailer when rank 0 decodes to the end.
+                let mine = ranges[0]
+                clock.time(.decode) { decode(UnsafeMutableRawBufferPointer(rebasing: all[mine.lowerBound...])) }
+            }
+        } else {
+            var data = [UInt8](repeating: 0, count: count + 2)
+            try data.withUnsafeMutableBytes { buffer in
+                try clock.time(.scatter) {
+                    try world.scatterv(send: nil, counts: [], displacements: [], type: .byte,
+                                       receive: buffer, receiveCount: count)
+                }
+                clock.time(.decode) { decode(buffer) }
+            }
+        }
+        pixels.removeLast(spare)
+
+        // Agree: every rank's outcome and Adler-32 to rank 0, which checks them against the
+        // stream's trailer; one verdict for all.
+        var verdict: [Int64] = [0]
+        let rawLength = share.owned.count * (rowBytes + 1)
+        try clock.time(.decode) {
+            let mine: [Int64] = [ok ? 1 : 0, Int64(adler), Int64(rawLength)]
+            var all = [Int64](repeating: 0, count: png == nil ? 0 : 3 * world.size)
+            try mine.withUnsafeBytes { send in
+                try all.withUnsafeMutableBytes { receive in
+                    try world.gatherv(send: send, sendCount: 3, type: .int64, receive: png == nil ? nil : receive,
+                                      counts: [Int](repeating: 3, count: world.size),
+                                      displacements: (0..<world.size).map { 3 * $0 })
+                }
+            }
+            if let png {
+                var combined: UInt32 = 1
+                var good = true
+                for r in 0..<world.size {
+                    good = good && all[3 * r] == 1
+                    combined = PNGRestart.combine(combined, UInt32(all[3 * r + 1]), lengthOfB: Int(all[3 * r + 2]))
+                }
+                verdict[0] = good && combined == png.adler ? 1 : 0
+            }
+            try world.broadcast(&verdict)
+        }
+        guard verdict[0] == 1 else { return nil }
+
+        try clock.time(.halo) {
+            try Datatype.withContiguous(rowBytes, of: .byte) { rowType in
+                try pixels.withUnsafeMutableBytes { buffer in
+                    try world.exchangeRows(buffer: buffer, held: share.needed, rowBytes: rowBytes, rowType: rowType,
+                                           reach: plan.exchangeReach, transfer: plan.transfer)
+                }
+            }
+        }
+        return Band(width: width, channels: channels, imageHeight: plan.height, firstRow: share.needed.lowerBound, pixels: pixels)
+    }
+
     /// Gathers every rank's output rows into rank 0's image (nil elsewhere).
-    private func gatherPixels(_ output: Band, channels: Int, clock: inout PhaseClock) throws -> Image? {
-        let plan = BandPlan(height: output.imageHeight, ranks: world.size, halo: 0)
+    private func gatherPixels(_ output: Band, plan: BandPlan, channels: Int, clock: inout PhaseClock) throws -> Image? {
         let owned = plan.shares[world.rank].owned
         let width = output.width, height = output.imageHeight
         var result: Image? = nil
@@ -216,9 +377,13 @@ struct SPMDRunner {
 
     /// Every rank PNG-filters and deflates its own output rows; rank 0 gathers the compressed
     /// pieces (far fewer bytes than pixels) and stitches one PNG (nil elsewhere).
-    private func encodeInParallel(_ output: Band, clock: inout PhaseClock) throws -> [UInt8]? {
+    ///
+    /// The PNG carries restart points (``RestartLayout/forWriting(height:)``), so the next
+    /// bandsaw run that reads it decodes it on every rank at once.
+    private func encodeInParallel(_ output: Band, plan: BandPlan, clock: inout PhaseClock) throws -> [UInt8]? {
         let owned = output.rows
         let rowBytes = output.rowBytes
+        let restart = RestartLayout.forWriting(height: output.imageHeight)
         let piece = try clock.time(.encode) { () throws -> DeflatedBand in
             // The PNG filters of a band's first row read the row above it: pass each band's
             // last row down one rank (ranks beyond the last row own nothing and skip this).
@@ -237,6 +402,7 @@ struct SPMDRunner {
                 }
             }
             return try PNGBandEncoder.deflate(output, previousRow: previous == nil ? nil : above,
+                                              restartRows: restart?.restartRows(in: owned) ?? [],
                                               compressionLevel: settings.compressionLevel)
         }
         var png: [UInt8]? = nil
@@ -262,11 +428,30 @@ struct SPMDRunner {
                                       counts: isRoot ? sizes : [], displacements: offsets)
                 }
             }
+            // Where each piece's segments start, as offsets in the piece; every rank knows how
+            // many each piece has from the plan.
+            let restartCounts = plan.shares.map { restart?.restartRows(in: $0.owned).count ?? 0 }
+            var restartOffsets = [Int64](repeating: 0, count: isRoot ? restartCounts.reduce(0, +) : 0)
+            let localOffsets = piece.restartOffsets.map(Int64.init)
+            try localOffsets.withUnsafeBytes { send in
+                try restartOffsets.withUnsafeMutableBytes { receive in
+                    let displacements = restartCounts.indices.map { restartCounts[..<$0].reduce(0, +) }
+                    try world.gatherv(send: send, sendCount: localOffsets.count, type: .int64, receive: isRoot ? receive : nil,
+                                      counts: restartCounts, displacements: displacements)
+                }
+            }
             if isRoot {
+                var segmentStarts: [Int] = []
+                var next = 0
+                for (r, n) in restartCounts.enumerated() {
+                    segmentStarts += restartOffsets[next..<(next + n)].map { offsets[r] + Int($0) }
+                    next += n
+                }
                 png = PNGBandEncoder.assemble(
                     width: output.width, height: output.imageHeight, channels: output.channels, compressed: compressed,
                     adlers: stride(from: 1, to: all.count, by: 3).map { UInt32(all[$0]) },
-                    rawLengths: stride(from: 2, to: all.count, by: 3).map { UInt64(all[$0]) })
+                    rawLengths: stride(from: 2, to: all.count, by: 3).map { UInt64(all[$0]) },
+                    restart: restart, segmentStarts: segmentStarts)
             }
         }
         return png
@@ -278,9 +463,8 @@ struct SPMDRunner {
     /// Rank 0 takes the decoded image over as its band (`image` is left nil): its own rows
     /// stay where the decoder put them (`MPI_IN_PLACE`) and its halo rows below are already
     /// there too, so rank 0 copies nothing, and a one-rank run no pixel at all.
-    private func scatter(_ image: inout Image?, width: Int, height: Int, channels: Int, halo: Int,
+    private func scatter(_ image: inout Image?, width: Int, height: Int, channels: Int, plan: BandPlan,
                          clock: inout PhaseClock) throws -> Band {
-        let plan = BandPlan(height: height, ranks: world.size, halo: halo)
         let share = plan.shares[world.rank]
         let rowBytes = width * channels
         if var pixels = image.take()?.pixels {
@@ -323,8 +507,8 @@ struct SPMDRunner {
     }
 
     /// Grows a band of owned rows by `halo` rows from the neighbours (per-stage mode).
-    private func widen(_ band: Band, halo: Int, clock: inout PhaseClock) throws -> Band {
-        let plan = BandPlan(height: band.imageHeight, ranks: world.size, halo: halo)
+    private func widen(_ band: Band, plan base: BandPlan, halo: Int, clock: inout PhaseClock) throws -> Band {
+        let plan = BandPlan(height: band.imageHeight, ownedCounts: base.ownedCounts, halo: halo)
         let share = plan.shares[world.rank]
         let rowBytes = band.rowBytes
         var pixels = [UInt8](repeating: 0, count: share.needed.count * rowBytes)
