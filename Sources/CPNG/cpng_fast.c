@@ -78,9 +78,11 @@ static void *cpng_alloc_huge(size_t n) {
 
 /* MARK: - Decoding */
 
-int cpng_decode_fast(const uint8_t *data, size_t len, uint64_t max_pixels,
-                     uint8_t *out, size_t out_len,
-                     char *msg, size_t msglen) {
+/* The whole fast path; with unfilter 0 it stops after the inflate and leaves the filtered
+ * rows in out (see cpng_inflate_fast). */
+static int cpng_decode_fast_impl(const uint8_t *data, size_t len, uint64_t max_pixels,
+                                 uint8_t *out, size_t out_len, int unfilter,
+                                 char *msg, size_t msglen) {
     static const uint8_t signature[8] = {137, 80, 78, 71, 13, 10, 26, 10};
     if (msg != NULL && msglen > 0) msg[0] = '\0';
     if (data == NULL || out == NULL) return cpng_fast_fail(msg, msglen, CPNG_BAD_ARGUMENT, "no data or no output");
@@ -111,7 +113,9 @@ int cpng_decode_fast(const uint8_t *data, size_t len, uint64_t max_pixels,
         || __builtin_mul_overflow(line, (size_t)height, &raw_len)) {
         return cpng_fast_fail(msg, msglen, CPNG_NO_MEMORY, "image too large for this machine");
     }
-    if (out_len < image_bytes) return cpng_fast_fail(msg, msglen, CPNG_BAD_ARGUMENT, "output buffer too small for the decoded image");
+    if (out_len < (unfilter ? image_bytes : raw_len)) {
+        return cpng_fast_fail(msg, msglen, CPNG_BAD_ARGUMENT, "output buffer too small for the decoded image");
+    }
 
     /* Walk every chunk to IEND. The IDATs that follow one another make the image stream
      * (libpng ignores, with a warning, IDATs after a gap once the stream is complete). */
@@ -205,7 +209,7 @@ int cpng_decode_fast(const uint8_t *data, size_t len, uint64_t max_pixels,
     }
     int rc = cpng_inflate(stream, stream_len, raw, raw_len, msg, msglen);
     free(joined);
-    if (rc == CPNG_OK) {
+    if (rc == CPNG_OK && unfilter) {
         int64_t bad_row = cpng_unfilter_rows(raw, out, zeros, height, row_bytes, channels);
         if (bad_row >= 0) rc = cpng_fast_fail(msg, msglen, CPNG_CORRUPT, "bad adaptive filter value");
     }
@@ -213,4 +217,30 @@ int cpng_decode_fast(const uint8_t *data, size_t len, uint64_t max_pixels,
     free(zeros);
     if (rc == CPNG_OK && late != CPNG_OK) rc = cpng_fast_fail(msg, msglen, late, late_text);
     return rc;
+}
+
+int cpng_decode_fast(const uint8_t *data, size_t len, uint64_t max_pixels,
+                     uint8_t *out, size_t out_len,
+                     char *msg, size_t msglen) {
+    return cpng_decode_fast_impl(data, len, max_pixels, out, out_len, 1, msg, msglen);
+}
+
+int cpng_inflate_fast(const uint8_t *data, size_t len, uint64_t max_pixels,
+                      uint8_t *raw, size_t raw_len,
+                      char *msg, size_t msglen) {
+    return cpng_decode_fast_impl(data, len, max_pixels, raw, raw_len, 0, msg, msglen);
+}
+
+int64_t cpng_unfilter_band(uint8_t *raw, uint8_t *out, const uint8_t *above,
+                           uint32_t rows, size_t row_bytes, int channels) {
+    if (rows == 0) return -1;
+    uint8_t *zeros = NULL;
+    if (above == NULL) {
+        zeros = calloc(row_bytes ? row_bytes : 1, 1);
+        if (zeros == NULL) return 0;
+        above = zeros;
+    }
+    int64_t bad_row = cpng_unfilter_rows(raw, out, above, rows, row_bytes, channels);
+    free(zeros);
+    return bad_row;
 }

@@ -52,6 +52,9 @@ struct ProcessCommand: ParsableCommand {
     @Option(help: "Who deflates PNG output: parallel (every rank its own rows, rank 0 stitches) or serial (rank 0 alone, libpng).")
     var encode: EncodingArgument = .parallel
 
+    @Option(help: "Who decodes a PNG on more than one rank: auto (shared: every rank its own restart segments, or its own rows' unfiltering) or whole (rank 0 alone).")
+    var decode: Decoding = .auto
+
     @Flag(help: "Print timings as JSON instead of a table.")
     var json = false
 
@@ -78,7 +81,8 @@ struct ProcessCommand: ParsableCommand {
 
     func run() throws {
         let settings = RunSettings(specs: try specs(), haloMode: haloMode.mode, maxPixels: maxPixels,
-                                   compressionLevel: compression, encoding: encode.encoding, json: json, quiet: quiet, reportPath: report)
+                                   compressionLevel: compression, encoding: encode.encoding, json: json, quiet: quiet, reportPath: report,
+                                   decoding: decode)
         // Open MPI's default point-to-point layer (UCX) probes for InfiniBand-class devices at
         // MPI_Init, about 0.2 s of every launch here; bandsaw's traffic is shared memory and
         // TCP, which ob1 serves. A user's own OMPI_MCA_pml (e.g. ucx on a fabric) still wins.
@@ -118,6 +122,8 @@ struct ProcessCommand: ParsableCommand {
         return .success(files.map { ImageJob(input: $0, output: (output as NSString).appendingPathComponent(($0 as NSString).lastPathComponent)) })
     }
 }
+
+extension Decoding: ExpressibleByArgument {}
 
 /// `--encode` values.
 enum EncodingArgument: String, ExpressibleByArgument, CaseIterable {

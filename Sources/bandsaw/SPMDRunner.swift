@@ -27,6 +27,15 @@ enum Encoding: String, CaseIterable {
     case serial
 }
 
+/// Who decodes a PNG input when there is more than one rank.
+enum Decoding: String, CaseIterable {
+    /// Shared: every rank decodes its own restart segments (PNGs written by bandsaw), or
+    /// rank 0 inflates and every rank unfilters its own rows (other 8-bit PNGs).
+    case auto
+    /// Rank 0 decodes the whole image and scatters pixels (for comparison).
+    case whole
+}
+
 /// What every rank needs to run a job, identical on all ranks (each parses the same argv).
 struct RunSettings {
     var specs: [FilterSpec]
@@ -38,6 +47,8 @@ struct RunSettings {
     var quiet: Bool
     /// Where rank 0 also writes the JSON report (for run.sh and the benchmarks).
     var reportPath: String?
+    /// Whether the ranks share the decode of a PNG.
+    var decoding: Decoding = .auto
 
     var pipeline: Pipeline { Pipeline(specs: specs) }
 }
@@ -101,21 +112,24 @@ struct SPMDRunner {
         let start = MPI.wallTime()
 
         // Read on rank 0, then tell everyone the outcome first, so a refused image ends every
-        // rank the same way with one message. A PNG with restart points (written by bandsaw)
-        // is not decoded here: every rank decodes its own segments below.
+        // rank the same way with one message. With more than one rank, a PNG is not decoded
+        // whole here: its segments (restart points) or its rows' unfiltering are shared below.
         var source = Source.none
-        if let job { clock.time(.read) { source = read(job) } }
+        var fileBytes: [UInt8] = []
+        if let job { clock.time(.read) { (source, fileBytes) = read(job) } }
         // [status, width, height, channels, 1 when the bands encode their own PNG rows,
-        //  restart segments to decode in parallel (0: rank 0 decoded the whole image)]
-        var header: [Int64] = [0, 0, 0, 0, 0, 0]
+        //  how the ranks decode (DecodeMode), restart segments]
+        var header: [Int64] = [0, 0, 0, 0, 0, 0, 0]
         if let job {
-            let parallel = settings.encoding == .parallel && (try? ImageFormat.forOutput(path: job.output)) == .png
+            let parallel: Int64 = settings.encoding == .parallel && (try? ImageFormat.forOutput(path: job.output)) == .png ? 1 : 0
             switch source {
             case .image(let image):
-                header = [0, Int64(image.width), Int64(image.height), Int64(image.channels), parallel ? 1 : 0, 0]
-            case .segments(let png, _):
-                header = [0, Int64(png.width), Int64(png.height), Int64(png.channels), parallel ? 1 : 0,
-                          Int64(png.layout.segments)]
+                header = [0, Int64(image.width), Int64(image.height), Int64(image.channels), parallel, DecodeMode.whole.rawValue, 0]
+            case .segments(let png):
+                header = [0, Int64(png.width), Int64(png.height), Int64(png.channels), parallel,
+                          DecodeMode.segments.rawValue, Int64(png.layout.segments)]
+            case .rows(let rows):
+                header = [0, Int64(rows.width), Int64(rows.height), Int64(rows.channels), parallel, DecodeMode.rows.rawValue, 0]
             case .failure, .none:
                 header[0] = Int64(ExitStatus.badImage.rawValue)
             }
@@ -128,29 +142,34 @@ struct SPMDRunner {
         let width = Int(header[1]), height = Int(header[2]), channels = Int(header[3])
         let outChannels = pipeline.outputChannels(forInput: channels)
         let firstHalo = settings.haloMode == .wide ? pipeline.totalHalo : (pipeline.stages.first?.halo ?? 0)
+        var mode = DecodeMode(rawValue: header[5]) ?? .whole
 
-        // Each rank's first band: decoded by segments where the file allows and every rank
-        // succeeded, else decoded whole on rank 0 and scattered.
+        // Each rank's first band, with its halo rows: decoded by segments or unfiltered by
+        // rows where every rank succeeded, else decoded whole on rank 0 and scattered.
         var plan = BandPlan(height: height, ranks: world.size, halo: firstHalo)
         var band: Band? = nil
-        var decoding = "whole"
-        if header[5] > 0 {
-            let layout = RestartLayout(height: height, segments: Int(header[5]))
-            let segmentPlan = BandPlan(height: height, ownedCounts: layout.rankRowCounts(ranks: world.size), halo: firstHalo)
-            var png: RestartablePNG? = nil
-            if case .segments(let found, _) = source { png = found }
-            band = try decodeBySegments(png, plan: segmentPlan, width: width, channels: channels, clock: &clock)
-            if band != nil {
-                plan = segmentPlan
-                decoding = "segments"
+        if mode != .whole {
+            // Rank 0 hands its read over (one owner, so the rows change in place uncopied).
+            var png: RestartablePNG? = nil, rows: FilteredRows? = nil
+            if case .segments(let found) = source { png = found }
+            if case .rows(let found) = source { rows = found }
+            source = .none
+            let decoded = mode == .segments
+                ? try decodeBySegments(png, height: height, width: width, channels: channels,
+                                       segments: Int(header[6]), halo: firstHalo, clock: &clock)
+                : try unfilterByRows(&rows, height: height, width: width, channels: channels,
+                                     halo: firstHalo, clock: &clock)
+            if let decoded {
+                (band, plan) = decoded
             } else {
-                // The segments did not check out (the file lies, or is damaged): rank 0
-                // decodes it whole, as any other PNG, and that decoder's verdict stands.
+                // Not every rank succeeded (a lying restart chunk, a bad filter byte): rank 0
+                // decodes the file whole, as on one rank, and that decoder's verdict stands.
+                mode = .whole
                 var status: [Int64] = [0]
-                if case .segments(_, let bytes) = source, let job {
+                if let job {
                     clock.time(.read) {
                         do throws(ImageError) {
-                            source = .image(try decodeImage(bytes: bytes, path: job.input, maxPixels: settings.maxPixels))
+                            source = .image(try decodeImage(bytes: fileBytes, path: job.input, maxPixels: settings.maxPixels))
                         } catch {
                             Console.error(error.description)
                             status[0] = Int64(ExitStatus.badImage.rawValue)
@@ -161,6 +180,7 @@ struct SPMDRunner {
                 if status[0] != 0 { return (ExitStatus(rawValue: Int32(status[0])) ?? .failure, nil) }
             }
         }
+        fileBytes = []
         if band == nil {
             var image: Image? = nil
             if case .image(let decoded) = source { image = decoded; source = .none }
@@ -215,7 +235,7 @@ struct SPMDRunner {
         let shape = "\(width)x\(height)x\(channels)"
         let report = "{\"input\":\(jsonString(job.input)),\"output\":\(jsonString(job.output)),"
                 + "\"width\":\(width),\"height\":\(height),\"channels\":\(channels),"
-                + "\"output_channels\":\(outChannels),\"decode\":\(jsonString(decoding)),\"phases\":\(summary.json)}"
+                + "\"output_channels\":\(outChannels),\"decode\":\(jsonString(mode.name)),\"phases\":\(summary.json)}"
         if !settings.json && !settings.quiet {
             let ops = settings.specs.map(\.description).joined(separator: " | ")
             Console.out(summary.table(title: "\(job.input) (\(shape)) -> \(job.output)  [\(ops)] on \(world.size) rank\(world.size == 1 ? "" : "s")"))
@@ -229,25 +249,42 @@ struct SPMDRunner {
         case none
         /// The image, decoded whole.
         case image(Image)
-        /// A PNG with restart points, to be decoded by segments on every rank; the file's
-        /// bytes are kept for a whole decode should the segments not check out.
-        case segments(RestartablePNG, bytes: [UInt8])
+        /// A PNG with restart points, to be decoded by segments on every rank.
+        case segments(RestartablePNG)
+        /// A PNG inflated but not unfiltered: every rank unfilters its own rows.
+        case rows(FilteredRows)
         /// Why the input cannot be read.
         case failure(ImageError)
     }
 
-    /// Reads the file and decodes it whole, unless it is a PNG with restart points that the
-    /// ranks can share (more than one rank, every MPI count within `Int32`).
-    private func read(_ job: ImageJob) -> Source {
+    /// How the ranks decode an image (the header's code for it).
+    enum DecodeMode: Int64 {
+        /// Rank 0 decodes the whole image and scatters pixels.
+        case whole = 0
+        /// Every rank decodes its own restart segments (PNGs bandsaw wrote).
+        case segments = 1
+        /// Rank 0 inflates, every rank unfilters its own rows (other PNGs).
+        case rows = 2
+
+        var name: String { ["whole", "segments", "rows"][Int(rawValue)] }
+    }
+
+    /// Reads the file and decodes it whole, unless it is a PNG whose decode the ranks can share
+    /// (more than one rank, `--decode auto`, every MPI count within `Int32`). Also returns the
+    /// file's bytes, kept for a whole decode should the shared one fail.
+    private func read(_ job: ImageJob) -> (Source, [UInt8]) {
+        var bytes: [UInt8] = []
         do throws(ImageError) {
-            let bytes = try readFileBytes(path: job.input)
-            if world.size > 1, let png = PNGRestart.probe(bytes, maxPixels: settings.maxPixels),
-               png.stream.count < Int(Int32.max) {
-                return .segments(png, bytes: bytes)
+            bytes = try readFileBytes(path: job.input)
+            if world.size > 1 && settings.decoding == .auto {
+                if let png = PNGRestart.probe(bytes, maxPixels: settings.maxPixels), png.stream.count < Int(Int32.max) {
+                    return (.segments(png), bytes)
+                }
+                if let rows = PNGRows.inflate(bytes, maxPixels: settings.maxPixels) { return (.rows(rows), bytes) }
             }
-            return .image(try decodeImage(bytes: bytes, path: job.input, maxPixels: settings.maxPixels))
+            return (.image(try decodeImage(bytes: bytes, path: job.input, maxPixels: settings.maxPixels)), [])
         } catch {
-            return .failure(error)
+            return (.failure(error), [])
         }
     }
 
@@ -256,8 +293,10 @@ struct SPMDRunner {
     /// every rank inflates and unfilters it straight into its band, and rank 0 checks the
     /// pieces' Adler-32s against the stream's. Returns the band with its halo rows, or nil
     /// on every rank when any rank's segments did not decode or the checksum disagrees.
-    private func decodeBySegments(_ png: RestartablePNG?, plan: BandPlan, width: Int, channels: Int,
-                                  clock: inout PhaseClock) throws -> Band? {
+    private func decodeBySegments(_ png: RestartablePNG?, height: Int, width: Int, channels: Int, segments: Int,
+                                  halo: Int, clock: inout PhaseClock) throws -> (Band, BandPlan)? {
+        let layout = RestartLayout(height: height, segments: segments)
+        let plan = BandPlan(height: height, ownedCounts: layout.rankRowCounts(ranks: world.size), halo: halo)
         let rowBytes = width * channels
         let share = plan.shares[world.rank]
         // Rank r's bytes of the stream; rank 0 knows them, the others learn their counts.
@@ -335,7 +374,101 @@ struct SPMDRunner {
             try world.broadcast(&verdict)
         }
         guard verdict[0] == 1 else { return nil }
+        return (try fillHalo(pixels, plan: plan, width: width, channels: channels, clock: &clock), plan)
+    }
 
+    /// Rank 0 has inflated the image (the stream has no restart points, so that part is
+    /// serial); every rank unfilters its own rows. One `MPI_Scatterv` sends each rank its
+    /// filtered rows (a filter byte more per row than the pixels); rank 0 keeps its own in
+    /// place. Band boundaries sit, where the file has one near, on a row filtered with None
+    /// or Sub, so that rank unfilters at once; otherwise it waits for the unfiltered row above
+    /// from the rank before it. Returns the band with its halo rows and the plan, or nil on
+    /// every rank when any rank found a bad filter byte.
+    private func unfilterByRows(_ filtered: inout FilteredRows?, height: Int, width: Int, channels: Int,
+                                halo: Int, clock: inout PhaseClock) throws -> (Band, BandPlan)? {
+        let size = world.size, rank = world.rank
+        let rowBytes = width * channels, line = rowBytes + 1
+        // Rank 0 chooses the split and says which ranks must wait for the row above.
+        var layout = [Int64](repeating: 0, count: 2 * size)
+        if let rows = filtered {
+            let counts = PNGRows.split(height: height, ranks: size, independent: rows.isIndependent)
+            var first = 0
+            for (r, count) in counts.enumerated() {
+                layout[r] = Int64(count)
+                layout[size + r] = r > 0 && count > 0 && !rows.isIndependent(first) ? 1 : 0
+                first += count
+            }
+        }
+        try clock.time(.scatter) { try world.broadcast(&layout) }
+        let plan = BandPlan(height: height, ownedCounts: layout[0..<size].map { Int($0) }, halo: halo)
+        let waits = layout[size...].map { $0 == 1 }
+        let share = plan.shares[rank]
+
+        // Rank 0 unfilters in the inflated image itself (its rows come first); the others
+        // receive their rows in the middle of a buffer sized for the needed rows, with one
+        // spare byte per row so they unfilter in place.
+        var pixels = filtered?.takeRows()
+            ?? [UInt8](unsafeUninitializedCapacity: share.needed.count * rowBytes + share.owned.count) { _, n in
+                n = share.needed.count * rowBytes + share.owned.count
+            }
+        let offset = share.haloAbove * rowBytes
+        try Datatype.withContiguous(line, of: .byte) { lineType in
+            try pixels.withUnsafeMutableBytes { buffer in
+                try clock.time(.scatter) {
+                    if rank == 0 {
+                        try world.scattervInPlaceAtRoot(send: UnsafeRawBufferPointer(buffer), counts: plan.ownedCounts,
+                                                        displacements: plan.ownedDisplacements, type: lineType)
+                    } else {
+                        try world.scatterv(send: nil, counts: [], displacements: [], type: lineType,
+                                           receive: UnsafeMutableRawBufferPointer(rebasing: buffer[offset...]),
+                                           receiveCount: share.owned.count)
+                    }
+                }
+            }
+        }
+        var ok = true
+        try clock.time(.decode) {
+            var above = [UInt8](repeating: 0, count: waits[rank] ? rowBytes : 0)
+            let none = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+            if waits[rank] {
+                try above.withUnsafeMutableBytes { receive in
+                    try world.sendReceive(send: UnsafeRawBufferPointer(none), sendCount: 0, to: nil,
+                                          receive: receive, receiveCount: rowBytes, from: rank - 1, type: .byte)
+                }
+            }
+            try pixels.withUnsafeMutableBytes { buffer in
+                let rows = UnsafeMutableRawBufferPointer(rebasing: buffer[offset...])
+                ok = above.withUnsafeBytes { row in
+                    PNGRows.unfilter(rows, rows: share.owned.count, rowBytes: rowBytes, channels: channels,
+                                     above: waits[rank] ? row : nil)
+                }
+                if rank + 1 < size && waits[rank + 1] {
+                    let last = UnsafeRawBufferPointer(rebasing: rows[((share.owned.count - 1) * rowBytes)...].prefix(rowBytes))
+                    try world.sendReceive(send: last, sendCount: rowBytes, to: rank + 1,
+                                          receive: none, receiveCount: 0, from: nil, type: .byte)
+                }
+            }
+        }
+        pixels.removeLast(pixels.count - share.needed.count * rowBytes)
+        guard try clock.time(.decode, { try everyRank(ok) }) else { return nil }
+        return (try fillHalo(pixels, plan: plan, width: width, channels: channels, clock: &clock), plan)
+    }
+
+    /// True on every rank when `ok` is true on every rank (one reduce and one broadcast).
+    private func everyRank(_ ok: Bool) throws -> Bool {
+        let all = try world.reduce([ok ? 1 : 0], op: .min)  // meaningful on rank 0
+        var verdict: [Int64] = [isRoot && all[0] == 1 ? 1 : 0]
+        try world.broadcast(&verdict)
+        return verdict[0] == 1
+    }
+
+    /// A band of this rank's needed rows, its owned rows already in place, with the halo rows
+    /// filled from the neighbours.
+    private func fillHalo(_ pixels: [UInt8], plan: BandPlan, width: Int, channels: Int,
+                          clock: inout PhaseClock) throws -> Band {
+        var pixels = pixels
+        let share = plan.shares[world.rank]
+        let rowBytes = width * channels
         try clock.time(.halo) {
             try Datatype.withContiguous(rowBytes, of: .byte) { rowType in
                 try pixels.withUnsafeMutableBytes { buffer in
