@@ -2,9 +2,10 @@ import Foundation
 import ImageCore
 import Testing
 
-/// PNGs with restart points end to end: written by bandsaw on any rank count, read back by
-/// segments on any rank count with the one-rank result; lying or damaged files under
-/// `mpirun -np 3` behave as with one rank; other decoders read the same pixels.
+/// Shared PNG decoding end to end. PNGs with restart points: written by bandsaw on any rank
+/// count, read back by segments on any rank count with the one-rank result; lying or damaged
+/// files under `mpirun -np 3` behave as with one rank; other decoders read the same pixels.
+/// Other PNGs: rows unfiltered on every rank give the one-rank result.
 @Suite(.serialized)
 struct RestartPointTests {
     /// The `"decode"` field of a `--json` report: "segments" or "whole".
@@ -121,6 +122,52 @@ struct RestartPointTests {
         // The lie is only in the chunk: the whole decode is right, so the output is too.
         #expect(try Harness.bandsaw([root.appendingPathComponent("lying-count.png").path, "-o",
                                      root.appendingPathComponent("x.png").path, "--quiet"]).status == 0)
+    }
+
+    @Test("PNGs without restart points: rows unfiltered on every rank equal one rank; a bad filter byte exits 3 everywhere")
+    func rowParallelUnfilter() throws {
+        try #require(Harness.mpirunAvailable, "mpirun is not installed")
+        let root = try Harness.temporaryFolder("rows")
+        defer { Harness.cleanup(root) }
+        // libpng's adaptive filters (boundaries on Sub/None rows), and bandsaw's Paeth-only
+        // encoder on a short image without restart points (every boundary waits for the row above).
+        let adaptive = root.appendingPathComponent("adaptive.png").path
+        try writeImage(GeneratedImages.make(width: 150, height: 420, channels: 3, seed: 5), path: adaptive)
+        let paeth = root.appendingPathComponent("paeth.png").path
+        let source = root.appendingPathComponent("short.ppm").path
+        try writeImage(GeneratedImages.make(width: 120, height: 250, channels: 3, seed: 6), path: source)
+        #expect(try Harness.bandsaw([source, "-o", paeth, "--op", "invert", "--quiet"]).status == 0)
+        for input in [adaptive, paeth] {
+            let base = root.appendingPathComponent("base.png").path
+            #expect(try Harness.bandsaw([input, "-o", base, "--op", "median:size=5", "--quiet"]).status == 0)
+            for ranks in [2, 3, 4, 7] {
+                let out = root.appendingPathComponent("o.png").path
+                let r = try Harness.mpirun(ranks, [input, "-o", out, "--op", "median:size=5", "--json"])
+                #expect(r.status == 0 && Self.decoding(r.stdout) == "rows", "\(input) on \(ranks): \(r.stderr) \(r.stdout)")
+                #expect(try readImage(path: out) == readImage(path: base), "\(input) on \(ranks) ranks")
+            }
+        }
+        // An unknown filter type deep in the image, found by whichever rank unfilters that row.
+        let bad = root.appendingPathComponent("bad-filter.png").path
+        let script = """
+        import struct, sys, zlib
+        w, h = 200, 300
+        rows = b"".join(bytes([9 if y == 250 else 1]) + bytes((x * 7 + y) % 256 for x in range(w * 3)) for y in range(h))
+        def chunk(t, d): return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+        open(sys.argv[1], "wb").write(b"\\x89PNG\\r\\n\\x1a\\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows, 6)) + chunk(b"IEND", b""))
+        """
+        let made = try Harness.run(["python3", "-c", script, bad], timeout: 60)
+        try #require(made.status == 0, "\(made.stderr)")
+        let single = try Harness.bandsaw([bad, "-o", root.appendingPathComponent("b1.png").path, "--quiet"])
+        #expect(single.status == 3 && single.stderr.contains("filter"), "\(single.stderr)")
+        for ranks in [2, 3] {
+            let out = root.appendingPathComponent("b\(ranks).png").path
+            let r = try Harness.mpirun(ranks, [bad, "-o", out, "--quiet"], timeout: 60)
+            #expect(r.status == 3 && !r.timedOut, "\(ranks) ranks: \(r.status) \(r.stderr)")
+            #expect(r.stderr == single.stderr, "\(ranks) ranks say other words: \(r.stderr)")
+            #expect(r.stdout.isEmpty && !FileManager.default.fileExists(atPath: out))
+        }
     }
 
     @Test("libpng, Pillow and OpenCV read a restart-point PNG to the same pixels")
