@@ -55,6 +55,9 @@ struct ProcessCommand: ParsableCommand {
     @Option(help: "Who decodes a PNG on more than one rank: auto (shared: every rank its own restart segments, or its own rows' unfiltering) or whole (rank 0 alone).")
     var decode: Decoding = .auto
 
+    @Option(help: "Who reads and writes PGM/PPM: root (rank 0) or mpiio (every rank its own rows; the files must be on a filesystem every rank sees).")
+    var io: IOMode = .root
+
     @Flag(help: "Print timings as JSON instead of a table.")
     var json = false
 
@@ -82,7 +85,7 @@ struct ProcessCommand: ParsableCommand {
     func run() throws {
         let settings = RunSettings(specs: try specs(), haloMode: haloMode.mode, maxPixels: maxPixels,
                                    compressionLevel: compression, encoding: encode.encoding, json: json, quiet: quiet, reportPath: report,
-                                   decoding: decode)
+                                   decoding: decode, io: io)
         // Open MPI's default point-to-point layer (UCX) probes for InfiniBand-class devices at
         // MPI_Init, about 0.2 s of every launch here; bandsaw's traffic is shared memory and
         // TCP, which ob1 serves. A user's own OMPI_MCA_pml (e.g. ucx on a fabric) still wins.
@@ -124,6 +127,7 @@ struct ProcessCommand: ParsableCommand {
 }
 
 extension Decoding: ExpressibleByArgument {}
+extension IOMode: ExpressibleByArgument {}
 
 /// `--encode` values.
 enum EncodingArgument: String, ExpressibleByArgument, CaseIterable {

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import ImageCore
 import MPIKit
 
@@ -36,6 +39,15 @@ enum Decoding: String, CaseIterable {
     case whole
 }
 
+/// Who reads and writes PGM/PPM files.
+enum IOMode: String, CaseIterable {
+    /// Rank 0 reads and writes every file; pixels pass through it.
+    case root
+    /// Every rank reads its own rows and writes its own output rows (MPI-IO); every rank must
+    /// see the files (one host, or a shared filesystem). Other formats are read as with root.
+    case mpiio
+}
+
 /// What every rank needs to run a job, identical on all ranks (each parses the same argv).
 struct RunSettings {
     var specs: [FilterSpec]
@@ -49,6 +61,8 @@ struct RunSettings {
     var reportPath: String?
     /// Whether the ranks share the decode of a PNG.
     var decoding: Decoding = .auto
+    /// Who reads and writes PGM/PPM files.
+    var io: IOMode = .root
 
     var pipeline: Pipeline { Pipeline(specs: specs) }
 }
@@ -118,10 +132,12 @@ struct SPMDRunner {
         var fileBytes: [UInt8] = []
         if let job { clock.time(.read) { (source, fileBytes) = read(job) } }
         // [status, width, height, channels, 1 when the bands encode their own PNG rows,
-        //  how the ranks decode (DecodeMode), restart segments]
-        var header: [Int64] = [0, 0, 0, 0, 0, 0, 0]
+        //  how the ranks decode (DecodeMode), restart segments, PNM maxval, PNM data offset,
+        //  1 when every rank writes its own PNM rows (MPI-IO)]
+        var header: [Int64] = [Int64](repeating: 0, count: 10)
         if let job {
-            let parallel: Int64 = settings.encoding == .parallel && (try? ImageFormat.forOutput(path: job.output)) == .png ? 1 : 0
+            let format = try? ImageFormat.forOutput(path: job.output)
+            let parallel: Int64 = settings.encoding == .parallel && format == .png ? 1 : 0
             switch source {
             case .image(let image):
                 header = [0, Int64(image.width), Int64(image.height), Int64(image.channels), parallel, DecodeMode.whole.rawValue, 0]
@@ -130,9 +146,13 @@ struct SPMDRunner {
                           DecodeMode.segments.rawValue, Int64(png.layout.segments)]
             case .rows(let rows):
                 header = [0, Int64(rows.width), Int64(rows.height), Int64(rows.channels), parallel, DecodeMode.rows.rawValue, 0]
+            case .pnmFile(let pnm):
+                header = [0, Int64(pnm.width), Int64(pnm.height), Int64(pnm.channels), parallel, DecodeMode.file.rawValue, 0,
+                          Int64(pnm.maxval), Int64(pnm.dataOffset)]
             case .failure, .none:
                 header[0] = Int64(ExitStatus.badImage.rawValue)
             }
+            header = (header + [0, 0, 0]).prefix(9) + [settings.io == .mpiio && format == .pnm ? 1 : 0]
         }
         try clock.time(.broadcast) { try world.broadcast(&header) }
         if header[0] != 0 {
@@ -148,7 +168,19 @@ struct SPMDRunner {
         // rows where every rank succeeded, else decoded whole on rank 0 and scattered.
         var plan = BandPlan(height: height, ranks: world.size, halo: firstHalo)
         var band: Band? = nil
-        if mode != .whole {
+        if mode == .file {
+            // Every rank reads its own rows, halo included, straight from the file.
+            var input = Array((job?.input ?? "").utf8)
+            try clock.time(.broadcast) { try world.broadcast(bytes: &input) }
+            let pnm = PNMCodec.Header(width: width, height: height, channels: channels, maxval: Int(header[7]),
+                                      dataOffset: Int(header[8]))
+            switch try readRows(String(decoding: input, as: UTF8.self), pnm, plan: plan, clock: &clock) {
+            case .success(let rows): band = rows
+            case .failure(let error):
+                if isRoot { Console.error(error.description) }
+                return (.badImage, nil)
+            }
+        } else if mode != .whole {
             // Rank 0 hands its read over (one owner, so the rows change in place uncopied).
             var png: RestartablePNG? = nil, rows: FilteredRows? = nil
             if case .segments(let found) = source { png = found }
@@ -212,7 +244,12 @@ struct SPMDRunner {
                 status = [Int64(ExitStatus.badImage.rawValue)]
             }
         }
-        if header[4] == 1 {
+        if header[9] == 1 {
+            if case .failure(let error) = try writeRows(output, plan: plan, channels: outChannels, to: job?.output, clock: &clock) {
+                if isRoot { Console.error(error.description) }
+                status = [Int64(ExitStatus.badImage.rawValue)]
+            }
+        } else if header[4] == 1 {
             let png = try encodeInParallel(output, plan: plan, clock: &clock)
             if let job, let png { clock.time(.write) { attempt { () throws(ImageError) in try writeFileAtomically(png, path: job.output) } } }
         } else {
@@ -253,6 +290,8 @@ struct SPMDRunner {
         case segments(RestartablePNG)
         /// A PNG inflated but not unfiltered: every rank unfilters its own rows.
         case rows(FilteredRows)
+        /// A PGM/PPM whose header rank 0 has read: every rank reads its own rows (MPI-IO).
+        case pnmFile(PNMCodec.Header)
         /// Why the input cannot be read.
         case failure(ImageError)
     }
@@ -265,8 +304,10 @@ struct SPMDRunner {
         case segments = 1
         /// Rank 0 inflates, every rank unfilters its own rows (other PNGs).
         case rows = 2
+        /// Every rank reads its own rows of a PGM/PPM (`--io mpiio`).
+        case file = 3
 
-        var name: String { ["whole", "segments", "rows"][Int(rawValue)] }
+        var name: String { ["whole", "segments", "rows", "mpiio"][Int(rawValue)] }
     }
 
     /// Reads the file and decodes it whole, unless it is a PNG whose decode the ranks can share
@@ -275,6 +316,7 @@ struct SPMDRunner {
     private func read(_ job: ImageJob) -> (Source, [UInt8]) {
         var bytes: [UInt8] = []
         do throws(ImageError) {
+            if settings.io == .mpiio, let pnm = try pnmHeader(job.input) { return (.pnmFile(pnm), []) }
             bytes = try readFileBytes(path: job.input)
             if world.size > 1 && settings.decoding == .auto {
                 if let png = PNGRestart.probe(bytes, maxPixels: settings.maxPixels), png.stream.count < Int(Int32.max) {
@@ -478,6 +520,105 @@ struct SPMDRunner {
             }
         }
         return Band(width: width, channels: channels, imageHeight: plan.height, firstRow: share.needed.lowerBound, pixels: pixels)
+    }
+
+    // MARK: - MPI-IO for PGM/PPM
+
+    /// The header of a PGM/PPM that the ranks can read by rows (`--io mpiio`), nil for any
+    /// other file (read as usual). Throws what the whole-file decoder would throw for a bad
+    /// header or a file that ends before its last sample.
+    private func pnmHeader(_ path: String) throws(ImageError) -> PNMCodec.Header? {
+        let (prefix, size) = try readFilePrefix(path: path, limit: 1 << 16)
+        guard prefix.count >= 2, prefix[0] == UInt8(ascii: "P"), prefix[1] == UInt8(ascii: "5") || prefix[1] == UInt8(ascii: "6") else {
+            return nil
+        }
+        let header: PNMCodec.Header
+        do throws(ImageError) {
+            header = try PNMCodec.header(prefix, path: path, maxPixels: settings.maxPixels)
+        } catch .truncated where size > prefix.count {
+            return nil  // a header longer than the prefix (comments): the whole-file reader takes it
+        }
+        guard size - header.dataOffset >= header.height * header.fileRowBytes else { throw .truncated(path: path) }
+        return header
+    }
+
+    /// Every rank reads the rows it needs (owned and halo) of a PGM/PPM with
+    /// `MPI_File_read_at_all`: no pixel passes through rank 0, and no rank holds more than
+    /// its band. Fails on every rank when any rank cannot open the file (it needs a filesystem
+    /// all ranks share) or finds a sample above maxval.
+    private func readRows(_ path: String, _ pnm: PNMCodec.Header, plan: BandPlan,
+                          clock: inout PhaseClock) throws -> Result<Band, ImageError> {
+        let share = plan.shares[world.rank]
+        let rowBytes = pnm.width * pnm.channels
+        guard try everyRank(canOpen(path)) else {
+            return .failure(.io(path: path, detail: "cannot read on every rank (--io mpiio needs a filesystem all ranks share)"))
+        }
+        var pixels = [UInt8](unsafeUninitializedCapacity: share.needed.count * pnm.fileRowBytes) { _, n in
+            n = share.needed.count * pnm.fileRowBytes
+        }
+        try clock.time(.read) {
+            try File.withOpen(path, mode: .read, on: world) { file in
+                try Datatype.withContiguous(pnm.fileRowBytes, of: .byte) { rowType in
+                    try pixels.withUnsafeMutableBytes { buffer in
+                        try file.readAll(at: pnm.dataOffset + share.needed.lowerBound * pnm.fileRowBytes, into: buffer,
+                                         count: share.needed.count, type: rowType)
+                    }
+                }
+            }
+        }
+        if pnm.maxval != 255 {
+            let scaled = clock.time(.decode) { PNMCodec.scale(pixels, maxval: pnm.maxval) }
+            guard try everyRank(scaled != nil) else {
+                return .failure(.corrupt(path: path, detail: "PNM sample exceeds maxval \(pnm.maxval)"))
+            }
+            pixels = scaled!
+        }
+        precondition(pixels.count == share.needed.count * rowBytes)
+        return .success(Band(width: pnm.width, channels: pnm.channels, imageHeight: plan.height,
+                             firstRow: share.needed.lowerBound, pixels: pixels))
+    }
+
+    /// Every rank writes its own output rows of a PGM/PPM with `MPI_File_write_at_all`, after
+    /// rank 0's header, into rank 0's temporary file, which rank 0 then renames into place.
+    /// Fails on every rank (and leaves no file) when a rank cannot open the temporary file.
+    private func writeRows(_ output: Band, plan: BandPlan, channels: Int, to path: String?,
+                           clock: inout PhaseClock) throws -> Result<Void, ImageError> {
+        let owned = plan.shares[world.rank].owned
+        let header = PNMCodec.headerBytes(width: output.width, height: plan.height, channels: channels)
+        let samples = PNMCodec.samples(output.pixels, channels: channels)
+        let fileRowBytes = output.width * (channels <= 2 ? 1 : 3)
+        // Rank 0 creates the temporary file; every rank must be able to open it.
+        var temporary: [UInt8] = []
+        var created = true
+        if let path {
+            let name = temporaryPath(for: path)
+            do throws(ImageError) { try createEmptyFile(name) } catch { created = false }
+            temporary = Array(name.utf8)
+        }
+        try world.broadcast(bytes: &temporary)
+        let name = String(decoding: temporary, as: UTF8.self)
+        guard try everyRank(isRoot ? created : canOpen(name, write: true)) else {
+            if isRoot { unlink(name) }
+            return .failure(.io(path: path ?? name, detail: created
+                ? "cannot write on every rank (--io mpiio needs a filesystem all ranks share)" : "cannot write"))
+        }
+        try clock.time(.write) {
+            try File.withOpen(name, mode: .createWrite, on: world) { file in
+                try header.withUnsafeBytes { bytes in
+                    try file.writeAll(at: 0, from: bytes, count: isRoot ? header.count : 0, type: .byte)
+                }
+                try Datatype.withContiguous(fileRowBytes, of: .byte) { rowType in
+                    try samples.withUnsafeBytes { bytes in
+                        try file.writeAll(at: header.count + owned.lowerBound * fileRowBytes, from: bytes,
+                                          count: owned.count, type: rowType)
+                    }
+                }
+                try file.sync()
+            }
+        }
+        guard let path else { return .success(()) }
+        do throws(ImageError) { try commitTemporary(name, to: path) } catch { return .failure(error) }
+        return .success(())
     }
 
     /// Gathers every rank's output rows into rank 0's image (nil elsewhere).
