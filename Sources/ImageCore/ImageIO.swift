@@ -198,6 +198,13 @@ public func readFileBytes(path: String) throws(ImageError) -> [UInt8] {
 /// Writes `bytes` to a temporary file beside `path`, syncs it and renames it into place;
 /// removes the temporary file on any failure.
 public func writeFileAtomically(_ bytes: [UInt8], path: String) throws(ImageError) {
+    try commitTemporary(writeTemporaryFile(bytes, for: path), to: path)
+}
+
+/// The first half of ``writeFileAtomically(_:path:)``: writes and syncs `bytes` to the
+/// temporary file beside `path` (``temporaryPath(for:)``) and returns its name; removes it on
+/// failure. ``commitTemporary(_:to:)`` finishes, or the caller unlinks it.
+public func writeTemporaryFile(_ bytes: [UInt8], for path: String) throws(ImageError) -> String {
     let temporary = temporaryPath(for: path)
 
     let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
@@ -221,7 +228,7 @@ public func writeFileAtomically(_ bytes: [UInt8], path: String) throws(ImageErro
         unlink(temporary)
         throw .io(path: path, detail: "cannot write: \(reason(failure))")
     }
-    try commitTemporary(temporary, to: path)
+    return temporary
 }
 
 /// The temporary file an output is written to before it is renamed into place:

@@ -6,13 +6,15 @@ import ImageCore
 import MPIKit
 
 /// One input image and where its result goes (known to rank 0 only).
-struct ImageJob {
-    var input: String
-    var output: String
+public struct ImageJob: Sendable {
+    public var input: String
+    public var output: String
+
+    public init(input: String, output: String) { self.input = input; self.output = output }
 }
 
 /// How halo rows are provided when the pipeline has several stages.
-enum HaloMode: String, CaseIterable {
+public enum HaloMode: String, CaseIterable, Sendable {
     /// One exchange of the summed halo of every stage before the first; each stage then
     /// computes only the rows later stages still need. One round of messages, some rows
     /// computed twice on neighbouring ranks.
@@ -23,7 +25,7 @@ enum HaloMode: String, CaseIterable {
 }
 
 /// Who deflates PNG output.
-enum Encoding: String, CaseIterable {
+public enum Encoding: String, CaseIterable, Sendable {
     /// Every rank filters and deflates its own rows; rank 0 stitches the pieces.
     case parallel
     /// Rank 0 gathers the pixels and encodes the whole image with libpng.
@@ -31,7 +33,7 @@ enum Encoding: String, CaseIterable {
 }
 
 /// Who decodes a PNG input when there is more than one rank.
-enum Decoding: String, CaseIterable {
+public enum Decoding: String, CaseIterable, Sendable {
     /// Shared: every rank decodes its own restart segments (PNGs written by bandsaw), or
     /// rank 0 inflates and every rank unfilters its own rows (other 8-bit PNGs).
     case auto
@@ -40,7 +42,7 @@ enum Decoding: String, CaseIterable {
 }
 
 /// Who reads and writes PGM/PPM files.
-enum IOMode: String, CaseIterable {
+public enum IOMode: String, CaseIterable, Sendable {
     /// Rank 0 reads and writes every file; pixels pass through it.
     case root
     /// Every rank reads its own rows and writes its own output rows (MPI-IO); every rank must
@@ -49,32 +51,40 @@ enum IOMode: String, CaseIterable {
 }
 
 /// What every rank needs to run a job, identical on all ranks (each parses the same argv).
-struct RunSettings {
-    var specs: [FilterSpec]
-    var haloMode: HaloMode
-    var maxPixels: Int
-    var compressionLevel: Int
-    var encoding: Encoding
-    var json: Bool
-    var quiet: Bool
+public struct RunSettings: Sendable {
+    public var specs: [FilterSpec]
+    public var haloMode: HaloMode
+    public var maxPixels: Int
+    public var compressionLevel: Int
+    public var encoding: Encoding
+    public var json: Bool
+    public var quiet: Bool
     /// Where rank 0 also writes the JSON report (for run.sh and the benchmarks).
-    var reportPath: String?
+    public var reportPath: String?
     /// Whether the ranks share the decode of a PNG.
-    var decoding: Decoding = .auto
+    public var decoding: Decoding = .auto
     /// Who reads and writes PGM/PPM files.
-    var io: IOMode = .root
+    public var io: IOMode = .root
 
     var pipeline: Pipeline { Pipeline(specs: specs) }
+
+    public init(specs: [FilterSpec], haloMode: HaloMode = .wide, maxPixels: Int = ImageLimits.defaultMaxPixels,
+                compressionLevel: Int = 1, encoding: Encoding = .parallel, json: Bool = false, quiet: Bool = false,
+                reportPath: String? = nil, decoding: Decoding = .auto, io: IOMode = .root) {
+        self.specs = specs; self.haloMode = haloMode; self.maxPixels = maxPixels
+        self.compressionLevel = compressionLevel; self.encoding = encoding; self.json = json; self.quiet = quiet
+        self.reportPath = reportPath; self.decoding = decoding; self.io = io
+    }
 }
 
 /// The SPMD driver: read (rank 0) -> broadcast -> scatter -> halo exchange -> filter (all
 /// ranks) -> gather -> write (rank 0), once per image.
-struct SPMDRunner {
+public struct SPMDRunner {
     let world: Communicator
     let settings: RunSettings
     let pipeline: Pipeline
 
-    init(world: Communicator, settings: RunSettings) {
+    public init(world: Communicator, settings: RunSettings) {
         self.world = world
         self.settings = settings
         self.pipeline = settings.pipeline
@@ -84,7 +94,8 @@ struct SPMDRunner {
 
     /// Runs every job; `jobs` is rank 0's list (ignored elsewhere). Returns the exit status
     /// every rank agrees on: the worst over the images.
-    func run(jobs: Result<[ImageJob], ImageError>) throws -> ExitStatus {
+    public func run(jobs: Result<[ImageJob], ImageError>) throws -> ExitStatus {
+        TemporaryFiles.installSignalHandlers()
         var header: [Int64] = [0, 0]
         if isRoot {
             switch jobs {
@@ -120,65 +131,47 @@ struct SPMDRunner {
     }
 
     /// One image through the whole chain. Returns the status all ranks agree on and, on rank 0
-    /// when the image was written, its JSON report.
+    /// when the image was written, its JSON report. After every phase that can fail on one
+    /// rank, the ranks agree (``agree(_:_:)``): a failure anywhere ends the image on every
+    /// rank, with one message from rank 0 and no output file.
     private func process(_ job: ImageJob?) throws -> (ExitStatus, String?) {
         var clock = PhaseClock()
         let start = MPI.wallTime()
 
-        // Read on rank 0, then tell everyone the outcome first, so a refused image ends every
-        // rank the same way with one message. With more than one rank, a PNG is not decoded
-        // whole here: its segments (restart points) or its rows' unfiltering are shared below.
+        // Read on rank 0. With more than one rank a PNG is not decoded whole here: its
+        // segments (restart points) or its rows' unfiltering are shared below.
         var source = Source.none
         var fileBytes: [UInt8] = []
         if let job { clock.time(.read) { (source, fileBytes) = read(job) } }
-        // [status, width, height, channels, 1 when the bands encode their own PNG rows,
-        //  how the ranks decode (DecodeMode), restart segments, PNM maxval, PNM data offset,
-        //  1 when every rank writes its own PNM rows (MPI-IO)]
-        var header: [Int64] = [Int64](repeating: 0, count: 10)
-        if let job {
-            let format = try? ImageFormat.forOutput(path: job.output)
-            let parallel: Int64 = settings.encoding == .parallel && format == .png ? 1 : 0
-            switch source {
-            case .image(let image):
-                header = [0, Int64(image.width), Int64(image.height), Int64(image.channels), parallel, DecodeMode.whole.rawValue, 0]
-            case .segments(let png):
-                header = [0, Int64(png.width), Int64(png.height), Int64(png.channels), parallel,
-                          DecodeMode.segments.rawValue, Int64(png.layout.segments)]
-            case .rows(let rows):
-                header = [0, Int64(rows.width), Int64(rows.height), Int64(rows.channels), parallel, DecodeMode.rows.rawValue, 0]
-            case .pnmFile(let pnm):
-                header = [0, Int64(pnm.width), Int64(pnm.height), Int64(pnm.channels), parallel, DecodeMode.file.rawValue, 0,
-                          Int64(pnm.maxval), Int64(pnm.dataOffset)]
-            case .failure, .none:
-                header[0] = Int64(ExitStatus.badImage.rawValue)
-            }
-            header = (header + [0, 0, 0]).prefix(9) + [settings.io == .mpiio && format == .pnm ? 1 : 0]
-        }
-        try clock.time(.broadcast) { try world.broadcast(&header) }
-        if header[0] != 0 {
-            if case .failure(let error) = source { Console.error(error.description) }
-            return (ExitStatus(rawValue: Int32(header[0])) ?? .failure, nil)
-        }
-        let width = Int(header[1]), height = Int(header[2]), channels = Int(header[3])
+        var readFailure: Failure? = nil
+        if case .failure(let error) = source { readFailure = Failure(error) }
+        if let failure = try clock.time(.broadcast, { try agree(.read, readFailure) }) { return (failure.status, nil) }
+
+        // Rank 0 tells every rank what is coming.
+        var header = JobHeader()
+        if let job { header = describe(source, for: job) }
+        var wire = header.wire
+        try clock.time(.broadcast) { try world.broadcast(&wire) }
+        header = JobHeader(wire: wire)
+        let width = header.width, height = header.height, channels = header.channels
         let outChannels = pipeline.outputChannels(forInput: channels)
         let firstHalo = settings.haloMode == .wide ? pipeline.totalHalo : (pipeline.stages.first?.halo ?? 0)
-        var mode = DecodeMode(rawValue: header[5]) ?? .whole
+        var mode = header.decode
 
-        // Each rank's first band, with its halo rows: decoded by segments or unfiltered by
-        // rows where every rank succeeded, else decoded whole on rank 0 and scattered.
+        // Each rank's first band, with its halo rows: read by rows (MPI-IO), decoded by
+        // segments or unfiltered by rows where every rank succeeded, else decoded whole on
+        // rank 0 and scattered.
         var plan = BandPlan(height: height, ranks: world.size, halo: firstHalo)
         var band: Band? = nil
+        var decodeFailure: Failure? = nil
         if mode == .file {
-            // Every rank reads its own rows, halo included, straight from the file.
             var input = Array((job?.input ?? "").utf8)
             try clock.time(.broadcast) { try world.broadcast(bytes: &input) }
-            let pnm = PNMCodec.Header(width: width, height: height, channels: channels, maxval: Int(header[7]),
-                                      dataOffset: Int(header[8]))
+            let pnm = PNMCodec.Header(width: width, height: height, channels: channels, maxval: header.pnmMaxval,
+                                      dataOffset: header.pnmDataOffset)
             switch try readRows(String(decoding: input, as: UTF8.self), pnm, plan: plan, clock: &clock) {
             case .success(let rows): band = rows
-            case .failure(let error):
-                if isRoot { Console.error(error.description) }
-                return (.badImage, nil)
+            case .failure(let error): decodeFailure = isRoot ? Failure(error) : nil
             }
         } else if mode != .whole {
             // Rank 0 hands its read over (one owner, so the rows change in place uncopied).
@@ -188,36 +181,32 @@ struct SPMDRunner {
             source = .none
             let decoded = mode == .segments
                 ? try decodeBySegments(png, height: height, width: width, channels: channels,
-                                       segments: Int(header[6]), halo: firstHalo, clock: &clock)
+                                       segments: header.segments, halo: firstHalo, clock: &clock)
                 : try unfilterByRows(&rows, height: height, width: width, channels: channels,
                                      halo: firstHalo, clock: &clock)
             if let decoded {
                 (band, plan) = decoded
-            } else {
+            } else if let job {
                 // Not every rank succeeded (a lying restart chunk, a bad filter byte): rank 0
                 // decodes the file whole, as on one rank, and that decoder's verdict stands.
-                mode = .whole
-                var status: [Int64] = [0]
-                if let job {
-                    clock.time(.read) {
-                        do throws(ImageError) {
-                            source = .image(try decodeImage(bytes: fileBytes, path: job.input, maxPixels: settings.maxPixels))
-                        } catch {
-                            Console.error(error.description)
-                            status[0] = Int64(ExitStatus.badImage.rawValue)
-                        }
+                clock.time(.read) {
+                    do throws(ImageError) {
+                        source = .image(try decodeImage(bytes: fileBytes, path: job.input, maxPixels: settings.maxPixels))
+                    } catch {
+                        decodeFailure = Failure(error)
                     }
                 }
-                try clock.time(.broadcast) { try world.broadcast(&status) }
-                if status[0] != 0 { return (ExitStatus(rawValue: Int32(status[0])) ?? .failure, nil) }
             }
+            if band == nil { mode = .whole }
         }
         fileBytes = []
+        if let failure = try clock.time(.decode, { try agree(.decode, decodeFailure) }) { return (failure.status, nil) }
         if band == nil {
             var image: Image? = nil
             if case .image(let decoded) = source { image = decoded; source = .none }
             band = try scatter(&image, width: width, height: height, channels: channels, plan: plan, clock: &clock)
         }
+        if let failure = try agree(.scatter) { return (failure.status, nil) }
         let owned = plan.shares[world.rank].owned
 
         // Filter.
@@ -235,40 +224,73 @@ struct SPMDRunner {
             output = current
         }
         band = nil
+        if let failure = try agree(.compute) { return (failure.status, nil) }
 
-        // Encode and write on rank 0 (to a temporary file renamed into place), then share the outcome.
-        var status: [Int64] = [0]
-        func attempt(_ body: () throws(ImageError) -> Void) {
-            do throws(ImageError) { try body() } catch {
-                Console.error(error.description)
-                status = [Int64(ExitStatus.badImage.rawValue)]
+        // Encode and write: every rank its own rows (MPI-IO), or rank 0 a temporary file that
+        // it renames into place once every rank agreed that all went well.
+        var temporary: String? = nil
+        var writeFailure: Failure? = nil
+        if header.writesRows {
+            // Nothing is gathered: the "encode" is each rank's own rows turned into PNM samples.
+            if let failure = try agree(.encode) { return (failure.status, nil) }
+            switch try writeRows(output, plan: plan, channels: outChannels, to: job?.output, clock: &clock) {
+            case .success(let name): temporary = name
+            case .failure(let error): writeFailure = isRoot ? Failure(error) : nil
             }
-        }
-        if header[9] == 1 {
-            if case .failure(let error) = try writeRows(output, plan: plan, channels: outChannels, to: job?.output, clock: &clock) {
-                if isRoot { Console.error(error.description) }
-                status = [Int64(ExitStatus.badImage.rawValue)]
-            }
-        } else if header[4] == 1 {
-            let png = try encodeInParallel(output, plan: plan, clock: &clock)
-            if let job, let png { clock.time(.write) { attempt { () throws(ImageError) in try writeFileAtomically(png, path: job.output) } } }
         } else {
-            let result = try gatherPixels(output, plan: plan, channels: outChannels, clock: &clock)
-            if let job, let result {
-                attempt { () throws(ImageError) in
-                    let format = try ImageFormat.forOutput(path: job.output)
-                    let bytes = try clock.time(.encode) { () throws(ImageError) in
-                        try encodeImage(result, format: format, compressionLevel: settings.compressionLevel)
+            var bytes: [UInt8]? = nil
+            var encodeFailure: Failure? = nil
+            if header.encodesInParallel {
+                // Every rank deflates its rows; the ranks agree before the gather.
+                let piece: DeflatedBand?
+                do { piece = try encodeBand(output, plan: plan, clock: &clock) } catch let error as ImageError {
+                    piece = nil
+                    encodeFailure = Failure(error)
+                }
+                if let failure = try agree(.encode, encodeFailure) { return (failure.status, nil) }
+                bytes = try gatherPieces(piece!, output: output, plan: plan, clock: &clock)
+                if let failure = try agree(.gather) { return (failure.status, nil) }
+            } else {
+                let result = try gatherPixels(output, plan: plan, channels: outChannels, clock: &clock)
+                if let failure = try agree(.gather) { return (failure.status, nil) }
+                if let job, let result {
+                    do throws(ImageError) {
+                        let format = try ImageFormat.forOutput(path: job.output)
+                        bytes = try clock.time(.encode) { () throws(ImageError) in
+                            try encodeImage(result, format: format, compressionLevel: settings.compressionLevel)
+                        }
+                    } catch { encodeFailure = Failure(error) }
+                }
+                if let failure = try agree(.encode, encodeFailure) { return (failure.status, nil) }
+            }
+            if let job, let bytes {
+                clock.time(.write) {
+                    TemporaryFiles.track(temporaryPath(for: job.output))
+                    do throws(ImageError) { temporary = try writeTemporaryFile(bytes, for: job.output) } catch {
+                        writeFailure = Failure(error)
+                        TemporaryFiles.track(nil)
                     }
-                    try clock.time(.write) { () throws(ImageError) in try writeFileAtomically(bytes, path: job.output) }
                 }
             }
         }
-        try clock.time(.write) { try world.broadcast(&status) }
+        // Rank 0 renames its temporary file into place only once every rank agreed.
+        let agreed = try clock.time(.write) { try agree(.write, writeFailure) }
+        var commitFailure: Failure? = nil
+        if let job, let temporary {
+            if agreed == nil {
+                do throws(ImageError) { try commitTemporary(temporary, to: job.output) } catch { commitFailure = Failure(error) }
+            } else {
+                unlink(temporary)
+            }
+            TemporaryFiles.track(nil)
+        }
+        if let agreed { return (agreed.status, nil) }
+        // The rename can still fail (rarely): one more word so every rank exits alike.
+        if let failure = try clock.time(.write, { try agree(.write, commitFailure) }) { return (failure.status, nil) }
         let total = MPI.wallTime() - start
         let summary = try PhaseSummary.reduce(clock, total: total, over: world)
 
-        guard let job, status[0] == 0 else { return (ExitStatus(rawValue: Int32(status[0])) ?? .failure, nil) }
+        guard let job else { return (.success, nil) }
         let shape = "\(width)x\(height)x\(channels)"
         let report = "{\"input\":\(jsonString(job.input)),\"output\":\(jsonString(job.output)),"
                 + "\"width\":\(width),\"height\":\(height),\"channels\":\(channels),"
@@ -278,6 +300,32 @@ struct SPMDRunner {
             Console.out(summary.table(title: "\(job.input) (\(shape)) -> \(job.output)  [\(ops)] on \(world.size) rank\(world.size == 1 ? "" : "s")"))
         }
         return (.success, report)
+    }
+
+    /// The header rank 0 sends for what it read.
+    private func describe(_ source: Source, for job: ImageJob) -> JobHeader {
+        var header = JobHeader()
+        let format = try? ImageFormat.forOutput(path: job.output)
+        header.encodesInParallel = settings.encoding == .parallel && format == .png
+        header.writesRows = settings.io == .mpiio && format == .pnm
+        switch source {
+        case .image(let image):
+            (header.width, header.height, header.channels) = (image.width, image.height, image.channels)
+        case .segments(let png):
+            (header.width, header.height, header.channels) = (png.width, png.height, png.channels)
+            header.decode = .segments
+            header.segments = png.layout.segments
+        case .rows(let rows):
+            (header.width, header.height, header.channels) = (rows.width, rows.height, rows.channels)
+            header.decode = .rows
+        case .pnmFile(let pnm):
+            (header.width, header.height, header.channels) = (pnm.width, pnm.height, pnm.channels)
+            header.decode = .file
+            (header.pnmMaxval, header.pnmDataOffset) = (pnm.maxval, pnm.dataOffset)
+        case .failure, .none:
+            header.status = .badImage
+        }
+        return header
     }
 
     /// What rank 0 holds after reading an input.
@@ -294,20 +342,6 @@ struct SPMDRunner {
         case pnmFile(PNMCodec.Header)
         /// Why the input cannot be read.
         case failure(ImageError)
-    }
-
-    /// How the ranks decode an image (the header's code for it).
-    enum DecodeMode: Int64 {
-        /// Rank 0 decodes the whole image and scatters pixels.
-        case whole = 0
-        /// Every rank decodes its own restart segments (PNGs bandsaw wrote).
-        case segments = 1
-        /// Rank 0 inflates, every rank unfilters its own rows (other PNGs).
-        case rows = 2
-        /// Every rank reads its own rows of a PGM/PPM (`--io mpiio`).
-        case file = 3
-
-        var name: String { ["whole", "segments", "rows", "mpiio"][Int(rawValue)] }
     }
 
     /// Reads the file and decodes it whole, unless it is a PNG whose decode the ranks can share
@@ -496,12 +530,9 @@ struct SPMDRunner {
         return (try fillHalo(pixels, plan: plan, width: width, channels: channels, clock: &clock), plan)
     }
 
-    /// True on every rank when `ok` is true on every rank (one reduce and one broadcast).
+    /// True on every rank when `ok` is true on every rank (one `MPI_Allreduce`).
     private func everyRank(_ ok: Bool) throws -> Bool {
-        let all = try world.reduce([ok ? 1 : 0], op: .min)  // meaningful on rank 0
-        var verdict: [Int64] = [isRoot && all[0] == 1 ? 1 : 0]
-        try world.broadcast(&verdict)
-        return verdict[0] == 1
+        try world.allReduce([ok ? 1 : 0], op: .min)[0] == 1
     }
 
     /// A band of this rank's needed rows, its owned rows already in place, with the halo rows
@@ -579,10 +610,11 @@ struct SPMDRunner {
     }
 
     /// Every rank writes its own output rows of a PGM/PPM with `MPI_File_write_at_all`, after
-    /// rank 0's header, into rank 0's temporary file, which rank 0 then renames into place.
-    /// Fails on every rank (and leaves no file) when a rank cannot open the temporary file.
+    /// rank 0's header, into rank 0's temporary file (its name is returned on rank 0, which
+    /// renames it into place once the ranks agree). Fails on every rank (and leaves no file)
+    /// when a rank cannot open the temporary file.
     private func writeRows(_ output: Band, plan: BandPlan, channels: Int, to path: String?,
-                           clock: inout PhaseClock) throws -> Result<Void, ImageError> {
+                           clock: inout PhaseClock) throws -> Result<String?, ImageError> {
         let owned = plan.shares[world.rank].owned
         let header = PNMCodec.headerBytes(width: output.width, height: plan.height, channels: channels)
         let samples = PNMCodec.samples(output.pixels, channels: channels)
@@ -592,13 +624,14 @@ struct SPMDRunner {
         var created = true
         if let path {
             let name = temporaryPath(for: path)
+            TemporaryFiles.track(name)
             do throws(ImageError) { try createEmptyFile(name) } catch { created = false }
             temporary = Array(name.utf8)
         }
         try world.broadcast(bytes: &temporary)
         let name = String(decoding: temporary, as: UTF8.self)
         guard try everyRank(isRoot ? created : canOpen(name, write: true)) else {
-            if isRoot { unlink(name) }
+            if isRoot { unlink(name); TemporaryFiles.track(nil) }
             return .failure(.io(path: path ?? name, detail: created
                 ? "cannot write on every rank (--io mpiio needs a filesystem all ranks share)" : "cannot write"))
         }
@@ -616,9 +649,7 @@ struct SPMDRunner {
                 try file.sync()
             }
         }
-        guard let path else { return .success(()) }
-        do throws(ImageError) { try commitTemporary(name, to: path) } catch { return .failure(error) }
-        return .success(())
+        return .success(isRoot ? name : nil)
     }
 
     /// Gathers every rank's output rows into rank 0's image (nil elsewhere).
@@ -649,16 +680,15 @@ struct SPMDRunner {
         return result
     }
 
-    /// Every rank PNG-filters and deflates its own output rows; rank 0 gathers the compressed
-    /// pieces (far fewer bytes than pixels) and stitches one PNG (nil elsewhere).
-    ///
-    /// The PNG carries restart points (``RestartLayout/forWriting(height:)``), so the next
-    /// bandsaw run that reads it decodes it on every rank at once.
-    private func encodeInParallel(_ output: Band, plan: BandPlan, clock: inout PhaseClock) throws -> [UInt8]? {
+    /// Every rank PNG-filters and deflates its own output rows (``gatherPieces`` then brings
+    /// the compressed pieces, far fewer bytes than pixels, to rank 0). The rows restart where
+    /// ``RestartLayout/forWriting(height:)`` says, so the next bandsaw run that reads the PNG
+    /// decodes it on every rank at once. Throws the deflater's `ImageError` (out of memory).
+    private func encodeBand(_ output: Band, plan: BandPlan, clock: inout PhaseClock) throws -> DeflatedBand {
         let owned = output.rows
         let rowBytes = output.rowBytes
         let restart = RestartLayout.forWriting(height: output.imageHeight)
-        let piece = try clock.time(.encode) { () throws -> DeflatedBand in
+        return try clock.time(.encode) { () throws -> DeflatedBand in
             // The PNG filters of a band's first row read the row above it: pass each band's
             // last row down one rank (ranks beyond the last row own nothing and skip this).
             let size = world.size, rank = world.rank
@@ -679,6 +709,12 @@ struct SPMDRunner {
                                               restartRows: restart?.restartRows(in: owned) ?? [],
                                               compressionLevel: settings.compressionLevel)
         }
+    }
+
+    /// Rank 0 gathers every rank's deflated piece and stitches one PNG, with restart points
+    /// (nil elsewhere).
+    private func gatherPieces(_ piece: DeflatedBand, output: Band, plan: BandPlan, clock: inout PhaseClock) throws -> [UInt8]? {
+        let restart = RestartLayout.forWriting(height: output.imageHeight)
         var png: [UInt8]? = nil
         try clock.time(.gather) {
             // Each rank's piece size, Adler-32 and raw length first, then the bytes.
