@@ -3,8 +3,9 @@ import PackageDescription
 
 // MARK: - Targets
 //
-// Data flows one way: ImageCore (pure Swift: image, codecs, kernels, band plan)
-// <- MPIKit (the only Swift that imports CMPI) <- bandsaw (the SPMD executable).
+// Data flows one way: ImageCore (pure Swift: image, codecs, kernels, band plan) and MPIKit
+// (the only Swift that imports CMPI) <- SPMDEngine (the driver: read, scatter, halos, filter,
+// encode, gather, write, with timing and the ranks' agreement) <- bandsaw (the command line).
 // CPNG is the one door to libpng: every libpng call, and every setjmp, lives in C.
 
 let package = Package(
@@ -14,6 +15,7 @@ let package = Package(
         .executable(name: "bandsaw-bench", targets: ["bandsaw-bench"]),
         .library(name: "ImageCore", targets: ["ImageCore"]),
         .library(name: "MPIKit", targets: ["MPIKit"]),
+        .library(name: "SPMDEngine", targets: ["SPMDEngine"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -34,12 +36,13 @@ let package = Package(
         // MARK: - Libraries
         .target(name: "ImageCore", dependencies: ["CPNG"], linkerSettings: [.linkedLibrary("m")]),
         .target(name: "MPIKit", dependencies: ["CMPI"]),
+        .target(name: "SPMDEngine", dependencies: ["ImageCore", "MPIKit"]),
 
         // MARK: - Executable
         .executableTarget(
             name: "bandsaw",
             dependencies: [
-                "ImageCore", "MPIKit",
+                "ImageCore", "MPIKit", "SPMDEngine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -25,6 +25,10 @@ What it does (see --help for every knob):
   client, from_array + map_overlap(depth = bandsaw's halo rows, boundary='nearest') with OpenCV
   per-chunk kernels, compute, imwrite; start-up timed apart.
 * Break-even: sobel at 0.06, 0.25, 1, 4, 16 MP, 1 process against 2 ranks.
+* Shared decode (at 16 MP, each case): the photo as Pillow wrote it (no restart points: rank 0
+  inflates, every rank unfilters its rows) and as bandsaw wrote it (restart points: every rank
+  decodes its own segments), each as 1 process, 2 ranks with --decode whole (rank 0 decodes
+  alone, the old path) and 2 ranks with the default --decode auto.
 
 Outputs: bench-results/results.json (everything raw), results.md, speedup.png, phases.png.
 """
@@ -43,7 +47,7 @@ import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 PHOTOS = os.path.join(ROOT, "Tests", "Fixtures", "photos")
-PHASES = ["read", "broadcast", "scatter", "halo", "compute", "encode", "gather", "write"]
+PHASES = ["read", "broadcast", "scatter", "decode", "halo", "compute", "encode", "gather", "write"]
 CASES = {
     # name -> (bandsaw --op, halo rows at that setting, as `bandsaw ops` computes it)
     "sobel": ("sobel", 1),
@@ -406,6 +410,7 @@ def main(argv):
     ap.add_argument("--no-opencv", action="store_true")
     ap.add_argument("--no-dask", action="store_true")
     ap.add_argument("--no-break-even", action="store_true")
+    ap.add_argument("--no-decode-modes", action="store_true", help="skip the shared-decode comparison")
     ap.add_argument("--dask-workers", default="2,4")
     ap.add_argument("--dask-workers-64", default="2", help="Dask workers at 64 MP (default 2: time budget)")
     ap.add_argument("--break-even-sizes", default="0.06,0.25,1,4,16")
@@ -445,7 +450,8 @@ def main(argv):
                             "opencv_png_compression": OPENCV_DEFAULT_COMPRESSION,
                             "bandsaw": args.bandsaw, "git_head": sh(f"git -C {ROOT} rev-parse --short HEAD"),
                             "git_dirty_sources": sh(f"git -C {ROOT} status --short Sources")},
-               "cells": [], "opencv": [], "dask": [], "extra": [], "break_even": [], "halo_modes": []}
+               "cells": [], "opencv": [], "dask": [], "extra": [], "break_even": [], "halo_modes": [],
+               "decode_modes": []}
 
     images = {}
     for mp in sorted(set(sizes)):
@@ -488,6 +494,20 @@ def main(argv):
                         cell.update(size_mp=mp, side=SIDES[mp], vs_single=compare(out, wide_pixels),
                                     variant=f"--halo-mode {mode}")
                         results["halo_modes"].append(cell)
+            if mp == mid and not args.no_decode_modes:
+                # The photo as bandsaw writes it: restart points (a pass-through pipeline).
+                marked = image[:-4] + ".restart.png"
+                if not os.path.exists(marked):
+                    subprocess.run([args.bandsaw, image, "-o", marked, "--op", "invert", "--op", "invert", "-q"],
+                                   check=True, env=bench.env)
+                for source, path in (("Pillow PNG", image), ("bandsaw PNG (restart points)", marked)):
+                    for r, mode in ((0, None), (2, "whole"), (2, "auto")):
+                        log(f"[{time.time() - started:6.0f} s] decode {case} {source} {config_name(r)} {mode or ''}")
+                        extra = ("--decode", mode) if mode else ()
+                        cell, out = bench.bandsaw(path, case, r, n, extra=extra, tag=f"-dec-{r}-{mode}-{path[-11:-4]}")
+                        cell.update(size_mp=mp, side=SIDES[mp], vs_single=compare(out, ref), source=source,
+                                    variant=f"--decode {mode}" if mode else "1 process")
+                        results["decode_modes"].append(cell)
             if not args.no_opencv:
                 log(f"[{time.time() - started:6.0f} s] {case} {size_label(mp)}: OpenCV x{n}")
                 rec = run_opencv(bench, case, image, ref, n)
@@ -697,6 +717,26 @@ def write_markdown(res, out):
             L.append(f"| {c['ranks']} | {c['variant']} | {spread(c['wall_s'])} | {c['total_ms']['median']:.1f} | "
                      f"{c['phases_max_ms']['halo']:.1f} | {c['phases_max_ms']['compute']:.1f} | "
                      f"{'yes' if c['vs_single']['identical'] else '**NO**'} |")
+        L.append("")
+
+    if res.get("decode_modes"):
+        L += ["## Shared decode: who decodes the PNG", "",
+              "Each case at " + size_label(res["decode_modes"][0]["size_mp"]) + ", on the photo as Pillow wrote it "
+              "(no restart points) and as bandsaw wrote it (restart points, docs/png-restart-points.md). "
+              "*--decode whole*: rank 0 decodes the whole image, then scatters pixels (the path before shared "
+              "decoding); *--decode auto* (the default): rank 0 inflates and every rank unfilters its own rows "
+              "(Pillow's file), or every rank decodes its own segments (bandsaw's file). *read* is rank 0's file "
+              "read plus whatever it decodes alone; *decode* the ranks' shared part. Speedups are against "
+              "1 process on the same file.", "",
+              "| case | file | config | wall s | total ms | read ms | scatter ms | decode ms | speedup (total) | speedup (wall) | identical |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
+        for c in res["decode_modes"]:
+            base = next(b for b in res["decode_modes"] if b["case"] == c["case"] and b["source"] == c["source"] and b["ranks"] == 0)
+            ph = c["phases_max_ms"]
+            L.append(f"| {c['case']} | {c['source']} | {config_name(c['ranks'])}{', ' + c['variant'] if c['ranks'] else ''} | "
+                     f"{spread(c['wall_s'])} | {c['total_ms']['median']:.1f} | {ph['read']:.1f} | {ph['scatter']:.1f} | "
+                     f"{ph.get('decode', 0):.1f} | {base['total_ms']['median'] / c['total_ms']['median']:.2f}x | "
+                     f"{base['wall_s']['median'] / c['wall_s']['median']:.2f}x | {'yes' if c['vs_single']['identical'] else '**NO**'} |")
         L.append("")
 
     if res["opencv"]:

@@ -75,6 +75,7 @@ static unsigned long filter_row(int type, const uint8_t *row, const uint8_t *pre
 
 int cpng_deflate_rows(const uint8_t *rows, const uint8_t *previous_row, size_t row_bytes,
                       size_t row_count, int bpp, int level,
+                      const size_t *restarts, size_t restart_count, uint64_t *restart_offsets,
                       uint8_t **out, size_t *out_len, uint32_t *adler, uint64_t *raw_len) {
     *out = NULL; *out_len = 0; *adler = 1; *raw_len = 0;
     size_t line = row_bytes + 1;
@@ -98,19 +99,26 @@ int cpng_deflate_rows(const uint8_t *rows, const uint8_t *previous_row, size_t r
     if (!buffer) { deflateEnd(&z); free(best); free(trial); free(zeros); return CPNG_BANDS_NOMEM; }
     uLong sum = adler32(0L, Z_NULL, 0);
     int status = CPNG_BANDS_OK;
+    size_t next_restart = 0;  /* index into restarts of the next restart row at or after r */
+    if (restart_count > 0 && restarts[0] == 0) { restart_offsets[0] = 0; next_restart = 1; }
     for (size_t r = 0; r < row_count && status == CPNG_BANDS_OK; r++) {
         const uint8_t *row = rows + r * row_bytes;
         const uint8_t *prev = r > 0 ? rows + (r - 1) * row_bytes : previous_row;
+        /* A restart row may not read the row above: None or Sub (Sub where Paeth is fixed). */
+        int restart = next_restart > 0 && restarts[next_restart - 1] == r;
+        int first_type = fixed_filter >= 0 ? (restart && fixed_filter > 1 ? 1 : fixed_filter) : 0;
+        int last_type = restart ? 1 : 4;
         /* libpng's default heuristic: the filter whose output has the least absolute sum. */
-        unsigned long best_score = filter_row(fixed_filter >= 0 ? fixed_filter : 0, row, prev, zeros, row_bytes, bpp, best);
-        for (int type = 1; type <= 4 && fixed_filter < 0; type++) {
+        unsigned long best_score = filter_row(first_type, row, prev, zeros, row_bytes, bpp, best);
+        for (int type = 1; type <= last_type && fixed_filter < 0; type++) {
             unsigned long score = filter_row(type, row, prev, zeros, row_bytes, bpp, trial);
             if (score < best_score) { uint8_t *t = best; best = trial; trial = t; best_score = score; }
         }
         sum = adler32(sum, best, (uInt)line);
         z.next_in = best;
         z.avail_in = (uInt)line;
-        int flush = r + 1 == row_count ? Z_FULL_FLUSH : Z_NO_FLUSH;
+        int restart_next = next_restart < restart_count && restarts[next_restart] == r + 1;
+        int flush = r + 1 == row_count || restart_next ? Z_FULL_FLUSH : Z_NO_FLUSH;
         do {
             if (capacity - used < 64) {
                 size_t grown = capacity * 2;
@@ -124,6 +132,7 @@ int cpng_deflate_rows(const uint8_t *rows, const uint8_t *previous_row, size_t r
             if (deflate(&z, flush) == Z_STREAM_ERROR) { status = CPNG_BANDS_ZLIB; break; }
             used += before - z.avail_out;
         } while (z.avail_in > 0 || z.avail_out == 0);
+        if (restart_next) restart_offsets[next_restart++] = used;
     }
     deflateEnd(&z);
     free(best); free(trial); free(zeros);

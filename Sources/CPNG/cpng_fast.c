@@ -16,6 +16,7 @@
  */
 
 #include "cpng.h"
+#include "cpng_internal.h"
 
 #include <libdeflate.h>
 #include <stdio.h>
@@ -23,108 +24,6 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#define CPNG_INLINE static inline __attribute__((always_inline))
-
-#define CPNG_UINT31_MAX 0x7fffffffu
-
-/* MARK: - Small helpers */
-
-CPNG_INLINE uint32_t cpng_be32(const uint8_t *p) {
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
-
-/* Sets the message and returns status, so a failure is one line. */
-static int cpng_fast_fail(char *msg, size_t msglen, int status, const char *text) {
-    if (msg != NULL && msglen > 0) snprintf(msg, msglen, "%s", text);
-    return status;
-}
-
-/* png_check_chunk_name: each type byte is an ASCII letter. */
-static int cpng_chunk_type_valid(const uint8_t *type) {
-    for (int i = 0; i < 4; i++) {
-        uint8_t c = type[i];
-        if (c < 65 || c > 122 || (c > 90 && c < 97)) return 0;
-    }
-    return 1;
-}
-
-/* MARK: - Unfiltering
- *
- * Each row is first moved to its place in the output (the filtered rows sit one type byte
- * apart, so the move is short), then unfiltered in place: the stream can then be inflated
- * straight into the output buffer when the caller made it height bytes larger, which saves
- * a second image-sized buffer and its page faults. One branch-free loop per filter type,
- * inlined with the bytes per pixel as a constant (see cpng_unfilter_image_N), so Up and
- * the prev-only head of Average vectorise and the others unroll over a pixel. prev is the
- * decoded row above, or zeros for the first row. Rows hold n >= bpp bytes. */
-
-CPNG_INLINE void cpng_unfilter_sub(uint8_t *restrict row, size_t n, size_t bpp) {
-    for (size_t i = bpp; i < n; i++) row[i] = (uint8_t)(row[i] + row[i - bpp]);
-}
-
-CPNG_INLINE void cpng_unfilter_up(uint8_t *restrict row, const uint8_t *restrict prev, size_t n) {
-    for (size_t i = 0; i < n; i++) row[i] = (uint8_t)(row[i] + prev[i]);
-}
-
-CPNG_INLINE void cpng_unfilter_average(uint8_t *restrict row, const uint8_t *restrict prev, size_t n, size_t bpp) {
-    for (size_t i = 0; i < bpp; i++) row[i] = (uint8_t)(row[i] + (prev[i] >> 1));
-    for (size_t i = bpp; i < n; i++) row[i] = (uint8_t)(row[i] + (((unsigned)row[i - bpp] + prev[i]) >> 1));
-}
-
-/* The Paeth predictor of the PNG specification (ties prefer a, then b), as selects. */
-CPNG_INLINE int cpng_paeth(int a, int b, int c) {
-    int pa = abs(b - c), pb = abs(a - c), pc = abs(a + b - 2 * c);
-    int ab = pb < pa ? b : a;
-    int pab = pb < pa ? pb : pa;
-    return pc < pab ? c : ab;
-}
-
-CPNG_INLINE void cpng_unfilter_paeth(uint8_t *restrict row, const uint8_t *restrict prev, size_t n, size_t bpp) {
-    /* With a = c = 0 the predictor is b. */
-    for (size_t i = 0; i < bpp; i++) row[i] = (uint8_t)(row[i] + prev[i]);
-    for (size_t i = bpp; i < n; i += bpp) {
-        for (size_t k = 0; k < bpp; k++) {
-            row[i + k] = (uint8_t)(row[i + k] + cpng_paeth(row[i + k - bpp], prev[i + k], prev[i + k - bpp]));
-        }
-    }
-}
-
-/* Unfilters the height rows of raw (each 1 + n bytes) into out, which may be raw itself;
- * returns the index of the first row with an unknown filter type, or -1. */
-CPNG_INLINE int64_t cpng_unfilter_image(const uint8_t *raw, uint8_t *out, const uint8_t *zeros,
-                                        uint32_t height, size_t n, size_t bpp) {
-    const uint8_t *prev = zeros;
-    for (uint32_t y = 0; y < height; y++) {
-        const uint8_t *src = raw + (size_t)y * (n + 1);
-        uint8_t *row = out + (size_t)y * n;
-        uint8_t type = src[0];  /* read before the move, which may overwrite it */
-        if (type > 4) return (int64_t)y;
-        memmove(row, src + 1, n);
-        switch (type) {
-        case 1: cpng_unfilter_sub(row, n, bpp); break;
-        case 2: cpng_unfilter_up(row, prev, n); break;
-        case 3: cpng_unfilter_average(row, prev, n, bpp); break;
-        case 4: cpng_unfilter_paeth(row, prev, n, bpp); break;
-        default: break;
-        }
-        prev = row;
-    }
-    return -1;
-}
-
-/* One copy per pixel size, so each loop above sees bpp as a constant. */
-static int64_t cpng_unfilter_image_1(const uint8_t *raw, uint8_t *out, const uint8_t *zeros, uint32_t h, size_t n) {
-    return cpng_unfilter_image(raw, out, zeros, h, n, 1);
-}
-static int64_t cpng_unfilter_image_2(const uint8_t *raw, uint8_t *out, const uint8_t *zeros, uint32_t h, size_t n) {
-    return cpng_unfilter_image(raw, out, zeros, h, n, 2);
-}
-static int64_t cpng_unfilter_image_3(const uint8_t *raw, uint8_t *out, const uint8_t *zeros, uint32_t h, size_t n) {
-    return cpng_unfilter_image(raw, out, zeros, h, n, 3);
-}
-static int64_t cpng_unfilter_image_4(const uint8_t *raw, uint8_t *out, const uint8_t *zeros, uint32_t h, size_t n) {
-    return cpng_unfilter_image(raw, out, zeros, h, n, 4);
-}
 
 /* MARK: - Inflating */
 
@@ -179,9 +78,11 @@ static void *cpng_alloc_huge(size_t n) {
 
 /* MARK: - Decoding */
 
-int cpng_decode_fast(const uint8_t *data, size_t len, uint64_t max_pixels,
-                     uint8_t *out, size_t out_len,
-                     char *msg, size_t msglen) {
+/* The whole fast path; with unfilter 0 it stops after the inflate and leaves the filtered
+ * rows in out (see cpng_inflate_fast). */
+static int cpng_decode_fast_impl(const uint8_t *data, size_t len, uint64_t max_pixels,
+                                 uint8_t *out, size_t out_len, int unfilter,
+                                 char *msg, size_t msglen) {
     static const uint8_t signature[8] = {137, 80, 78, 71, 13, 10, 26, 10};
     if (msg != NULL && msglen > 0) msg[0] = '\0';
     if (data == NULL || out == NULL) return cpng_fast_fail(msg, msglen, CPNG_BAD_ARGUMENT, "no data or no output");
@@ -212,7 +113,9 @@ int cpng_decode_fast(const uint8_t *data, size_t len, uint64_t max_pixels,
         || __builtin_mul_overflow(line, (size_t)height, &raw_len)) {
         return cpng_fast_fail(msg, msglen, CPNG_NO_MEMORY, "image too large for this machine");
     }
-    if (out_len < image_bytes) return cpng_fast_fail(msg, msglen, CPNG_BAD_ARGUMENT, "output buffer too small for the decoded image");
+    if (out_len < (unfilter ? image_bytes : raw_len)) {
+        return cpng_fast_fail(msg, msglen, CPNG_BAD_ARGUMENT, "output buffer too small for the decoded image");
+    }
 
     /* Walk every chunk to IEND. The IDATs that follow one another make the image stream
      * (libpng ignores, with a warning, IDATs after a gap once the stream is complete). */
@@ -306,18 +209,38 @@ int cpng_decode_fast(const uint8_t *data, size_t len, uint64_t max_pixels,
     }
     int rc = cpng_inflate(stream, stream_len, raw, raw_len, msg, msglen);
     free(joined);
-    if (rc == CPNG_OK) {
-        int64_t bad_row;
-        switch (channels) {
-        case 1: bad_row = cpng_unfilter_image_1(raw, out, zeros, height, row_bytes); break;
-        case 2: bad_row = cpng_unfilter_image_2(raw, out, zeros, height, row_bytes); break;
-        case 3: bad_row = cpng_unfilter_image_3(raw, out, zeros, height, row_bytes); break;
-        default: bad_row = cpng_unfilter_image_4(raw, out, zeros, height, row_bytes); break;
-        }
+    if (rc == CPNG_OK && unfilter) {
+        int64_t bad_row = cpng_unfilter_rows(raw, out, zeros, height, row_bytes, channels);
         if (bad_row >= 0) rc = cpng_fast_fail(msg, msglen, CPNG_CORRUPT, "bad adaptive filter value");
     }
     if (raw != out) free(raw);
     free(zeros);
     if (rc == CPNG_OK && late != CPNG_OK) rc = cpng_fast_fail(msg, msglen, late, late_text);
     return rc;
+}
+
+int cpng_decode_fast(const uint8_t *data, size_t len, uint64_t max_pixels,
+                     uint8_t *out, size_t out_len,
+                     char *msg, size_t msglen) {
+    return cpng_decode_fast_impl(data, len, max_pixels, out, out_len, 1, msg, msglen);
+}
+
+int cpng_inflate_fast(const uint8_t *data, size_t len, uint64_t max_pixels,
+                      uint8_t *raw, size_t raw_len,
+                      char *msg, size_t msglen) {
+    return cpng_decode_fast_impl(data, len, max_pixels, raw, raw_len, 0, msg, msglen);
+}
+
+int64_t cpng_unfilter_band(uint8_t *raw, uint8_t *out, const uint8_t *above,
+                           uint32_t rows, size_t row_bytes, int channels) {
+    if (rows == 0) return -1;
+    uint8_t *zeros = NULL;
+    if (above == NULL) {
+        zeros = calloc(row_bytes ? row_bytes : 1, 1);
+        if (zeros == NULL) return 0;
+        above = zeros;
+    }
+    int64_t bad_row = cpng_unfilter_rows(raw, out, above, rows, row_bytes, channels);
+    free(zeros);
+    return bad_row;
 }

@@ -1,7 +1,7 @@
 /// How an image's rows are split over the ranks: a pure function of height, rank count and halo.
 ///
-/// Rank `r` owns a contiguous run of rows; the remainder of `height / ranks` goes one row each
-/// to the first ranks, so no row is dropped and sizes differ by at most one. With more ranks
+/// Rank `r` owns a contiguous run of rows; by default the remainder of `height / ranks` goes
+/// one row each to the first ranks, so no row is dropped and sizes differ by at most one. With more ranks
 /// than rows the last ranks own nothing and need nothing; they still take part in every
 /// collective with zero counts.
 public struct BandPlan: Equatable, Sendable {
@@ -24,12 +24,21 @@ public struct BandPlan: Equatable, Sendable {
 
     public init(height: Int, ranks: Int, halo: Int) {
         precondition(height >= 0 && ranks >= 1 && halo >= 0, "bad band plan input")
+        let base = height / ranks, extra = height % ranks
+        self.init(height: height, ownedCounts: (0..<ranks).map { base + ($0 < extra ? 1 : 0) }, halo: halo)
+    }
+
+    /// A plan with the given owned row counts, in rank order (they must sum to `height`),
+    /// such as whole restart segments per rank (``RestartLayout/rankRowCounts(ranks:)``).
+    public init(height: Int, ownedCounts: [Int], halo: Int) {
+        precondition(height >= 0 && !ownedCounts.isEmpty && halo >= 0 && ownedCounts.allSatisfy { $0 >= 0 }
+                     && ownedCounts.reduce(0, +) == height, "bad band plan input")
         self.height = height
         self.halo = halo
-        let base = height / ranks, extra = height % ranks
-        shares = (0..<ranks).map { r in
-            let start = r * base + min(r, extra)
-            let owned = start..<(start + base + (r < extra ? 1 : 0))
+        var start = 0
+        shares = ownedCounts.map { count in
+            let owned = start..<(start + count)
+            start += count
             let needed = owned.isEmpty ? owned
                 : max(0, owned.lowerBound - halo)..<min(height, owned.upperBound + halo)
             return Share(owned: owned, needed: needed)

@@ -48,7 +48,7 @@ public enum ImageFormat: String, Sendable, CaseIterable {
 ///   "permission denied", "is a directory"), and everything
 ///   ``decodeImage(bytes:path:maxPixels:)`` throws.
 public func readImage(path: String, maxPixels: Int = ImageLimits.defaultMaxPixels) throws(ImageError) -> Image {
-    try decodeImage(bytes: readFile(path), path: path, maxPixels: maxPixels)
+    try decodeImage(bytes: readFileBytes(path: path), path: path, maxPixels: maxPixels)
 }
 
 /// Decodes an image held in memory, sniffing its format from the first bytes.
@@ -168,8 +168,11 @@ private func reason(_ code: Int32) -> String {
     }
 }
 
-/// The whole contents of the file at `path`.
-private func readFile(_ path: String) throws(ImageError) -> [UInt8] {
+/// The whole contents of the file at `path`, undecoded (for decoders that split the work,
+/// such as ``PNGRestart``).
+///
+/// - Throws: `.io` when the file cannot be read, with a detail such as "no such file".
+public func readFileBytes(path: String) throws(ImageError) -> [UInt8] {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { throw .io(path: path, detail: "cannot read: \(reason(errno))") }
     defer { close(fd) }
@@ -195,9 +198,14 @@ private func readFile(_ path: String) throws(ImageError) -> [UInt8] {
 /// Writes `bytes` to a temporary file beside `path`, syncs it and renames it into place;
 /// removes the temporary file on any failure.
 public func writeFileAtomically(_ bytes: [UInt8], path: String) throws(ImageError) {
-    let name = fileName(of: path)
-    let directory = path.dropLast(name.count)  // "" or ends with "/"
-    let temporary = "\(directory).\(name).tmp-\(getpid())"
+    try commitTemporary(writeTemporaryFile(bytes, for: path), to: path)
+}
+
+/// The first half of ``writeFileAtomically(_:path:)``: writes and syncs `bytes` to the
+/// temporary file beside `path` (``temporaryPath(for:)``) and returns its name; removes it on
+/// failure. ``commitTemporary(_:to:)`` finishes, or the caller unlinks it.
+public func writeTemporaryFile(_ bytes: [UInt8], for path: String) throws(ImageError) -> String {
+    let temporary = temporaryPath(for: path)
 
     let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
     guard fd >= 0 else { throw .io(path: path, detail: "cannot write: \(reason(errno))") }
@@ -216,9 +224,63 @@ public func writeFileAtomically(_ bytes: [UInt8], path: String) throws(ImageErro
     }
     if failure == 0, fsync(fd) != 0 { failure = errno }
     if close(fd) != 0, failure == 0 { failure = errno }
-    if failure == 0, rename(temporary, path) != 0 { failure = errno }
     if failure != 0 {
         unlink(temporary)
         throw .io(path: path, detail: "cannot write: \(reason(failure))")
     }
+    return temporary
+}
+
+/// The temporary file an output is written to before it is renamed into place:
+/// `.<name>.tmp-<pid>` beside `path`.
+public func temporaryPath(for path: String) -> String {
+    let name = fileName(of: path)
+    let directory = path.dropLast(name.count)  // "" or ends with "/"
+    return "\(directory).\(name).tmp-\(getpid())"
+}
+
+/// Renames a finished temporary file over `path`; removes it when that fails.
+public func commitTemporary(_ temporary: String, to path: String) throws(ImageError) {
+    guard rename(temporary, path) == 0 else {
+        let failure = errno
+        unlink(temporary)
+        throw .io(path: path, detail: "cannot write: \(reason(failure))")
+    }
+}
+
+/// Creates (or empties) the file at `path` for writing, then closes it.
+public func createEmptyFile(_ path: String) throws(ImageError) {
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
+    guard fd >= 0 else { throw .io(path: path, detail: "cannot write: \(reason(errno))") }
+    close(fd)
+}
+
+/// The first `limit` bytes of the file at `path` (fewer when it is shorter) and its size.
+public func readFilePrefix(path: String, limit: Int) throws(ImageError) -> (bytes: [UInt8], size: Int) {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw .io(path: path, detail: "cannot read: \(reason(errno))") }
+    defer { close(fd) }
+    var info = stat()
+    guard fstat(fd, &info) == 0 else { throw .io(path: path, detail: "cannot read: \(reason(errno))") }
+    guard info.st_mode & 0o170000 != 0o040000 else { throw .io(path: path, detail: "cannot read: is a directory") }
+    var bytes = [UInt8](repeating: 0, count: limit)
+    var done = 0
+    while done < limit {
+        let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, limit - done, off_t(done)) }
+        if n == 0 { break }
+        if n < 0 {
+            if errno == EINTR { continue }
+            throw .io(path: path, detail: "cannot read: \(reason(errno))")
+        }
+        done += n
+    }
+    return (Array(bytes[0..<done]), Int(info.st_size))
+}
+
+/// Whether this process can open `path` for reading (`write`: for writing), without changing it.
+public func canOpen(_ path: String, write: Bool = false) -> Bool {
+    let fd = open(path, (write ? O_WRONLY : O_RDONLY) | O_CLOEXEC)
+    guard fd >= 0 else { return false }
+    close(fd)
+    return true
 }

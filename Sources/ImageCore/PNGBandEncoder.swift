@@ -8,9 +8,11 @@ public struct DeflatedBand: Sendable, Equatable {
     public var adler: UInt32
     /// Count of those filtered bytes (rows x (row bytes + 1)).
     public var rawLength: UInt64
+    /// Where in `bytes` each restart row asked of ``PNGBandEncoder/deflate(_:previousRow:restartRows:compressionLevel:)`` begins.
+    public var restartOffsets: [Int]
 
-    public init(bytes: [UInt8], adler: UInt32, rawLength: UInt64) {
-        self.bytes = bytes; self.adler = adler; self.rawLength = rawLength
+    public init(bytes: [UInt8], adler: UInt32, rawLength: UInt64, restartOffsets: [Int] = []) {
+        self.bytes = bytes; self.adler = adler; self.rawLength = rawLength; self.restartOffsets = restartOffsets
     }
 }
 
@@ -25,14 +27,23 @@ public struct DeflatedBand: Sendable, Equatable {
 public enum PNGBandEncoder {
     /// Filters and deflates every row of `band`. `previousRow` is the image row just above
     /// the band (nil for the first band): the Up, Average and Paeth filters read it.
-    public static func deflate(_ band: Band, previousRow: [UInt8]?, compressionLevel: Int = 6) throws(ImageError) -> DeflatedBand {
+    /// `restartRows` (image rows inside the band, increasing) start restart segments: the
+    /// stream is fully flushed before each and the row does not read the row above, so a
+    /// reader can decode from there (``RestartLayout``); their offsets come back in
+    /// ``DeflatedBand/restartOffsets``.
+    public static func deflate(_ band: Band, previousRow: [UInt8]?, restartRows: [Int] = [],
+                               compressionLevel: Int = 6) throws(ImageError) -> DeflatedBand {
         precondition(previousRow == nil || previousRow!.count == band.rowBytes, "previous row has the wrong width")
+        precondition(restartRows.allSatisfy(band.rows.contains), "restart row outside the band")
         var out: UnsafeMutablePointer<UInt8>? = nil
         var length = 0, adler: UInt32 = 1, raw: UInt64 = 0
+        let restarts = restartRows.map { $0 - band.firstRow }
+        var offsets = [UInt64](repeating: 0, count: restarts.count)
         let status = band.pixels.withUnsafeBufferPointer { rows in
             withOptionalBuffer(previousRow) { previous in
                 cpng_deflate_rows(rows.baseAddress, previous, band.rowBytes, band.rowCount, Int32(band.channels),
-                                  Int32(compressionLevel), &out, &length, &adler, &raw)
+                                  Int32(compressionLevel), restarts, restarts.count, &offsets,
+                                  &out, &length, &adler, &raw)
             }
         }
         guard status == CPNG_BANDS_OK else {
@@ -40,13 +51,19 @@ public enum PNGBandEncoder {
         }
         defer { cpng_free(out) }
         let bytes = length == 0 ? [] : Array(UnsafeBufferPointer(start: out, count: length))
-        return DeflatedBand(bytes: bytes, adler: adler, rawLength: raw)
+        return DeflatedBand(bytes: bytes, adler: adler, rawLength: raw, restartOffsets: offsets.map { Int($0) })
     }
 
     /// Stitches pieces, in row order, into one PNG. `compressed` holds the pieces' bytes end
     /// to end (as a gather delivers them); `adlers` and `rawLengths` describe each piece.
+    ///
+    /// With a `restart` layout of N segments, `segmentStarts` gives where in `compressed`
+    /// segments 1...N-1 begin (rows deflated with those restart rows); the PNG then carries a
+    /// mARK chunk and one IDAT per segment, so bandsaw (and any reader of the proposal)
+    /// can decode it by segments. Other decoders ignore the chunk and read the same pixels.
     public static func assemble(width: Int, height: Int, channels: Int, compressed: [UInt8],
-                                adlers: [UInt32], rawLengths: [UInt64]) -> [UInt8] {
+                                adlers: [UInt32], rawLengths: [UInt64],
+                                restart: RestartLayout? = nil, segmentStarts: [Int] = []) -> [UInt8] {
         precondition(adlers.count == rawLengths.count, "one Adler-32 and length per piece")
         var adler: UInt32 = 1  // Adler-32 of no bytes
         for (a, n) in zip(adlers, rawLengths) where n > 0 { adler = cpng_adler32_combine(adler, a, n) }
@@ -62,13 +79,24 @@ public enum PNGBandEncoder {
         stream += compressed
         stream += [0x03, 0x00]
         stream += bigEndian(adler)
-        // IDAT chunks are limited to 2^31 - 1 bytes; 1 GiB per chunk keeps well inside.
+        // IDAT chunks are limited to 2^31 - 1 bytes; 1 GiB per chunk keeps well inside. With
+        // restart points, each segment is one IDAT (mARK type 1): the chunk boundaries are
+        // the segment starts, shifted by the zlib header.
+        var cuts: [Int] = []
+        if let restart, restart.segments >= 2 {
+            precondition(segmentStarts.count == restart.segments - 1, "one start per segment after the first")
+            let bounds = [0] + segmentStarts.map { $0 + 2 } + [stream.count]
+            if zip(bounds, bounds.dropFirst()).allSatisfy({ $1 > $0 && $1 - $0 <= 1 << 30 }) {
+                appendChunk("mARK", [0, 1] + bigEndian(UInt32(restart.segments)), to: &png)
+                cuts = Array(bounds.dropFirst())
+            }
+        }
+        if cuts.isEmpty { cuts = Array(stride(from: 1 << 30, to: stream.count, by: 1 << 30)) + [stream.count] }
         var offset = 0
-        repeat {
-            let end = min(stream.count, offset + (1 << 30))
+        for end in cuts {
             appendChunk("IDAT", stream[offset..<end], to: &png)
             offset = end
-        } while offset < stream.count
+        }
         appendChunk("IEND", [], to: &png)
         return png
     }

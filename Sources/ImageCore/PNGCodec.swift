@@ -164,7 +164,7 @@ public enum PNGCodec {
 }
 
 /// The fixed-size buffer CPNG copies libpng's error message into.
-private struct CPNGMessage {
+struct CPNGMessage {
     private var bytes = [CChar](repeating: 0, count: 256)
 
     /// Runs `body` with the buffer's address and capacity, as the `cpng_` functions take them.

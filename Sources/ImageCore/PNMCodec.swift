@@ -16,6 +16,42 @@ public enum PNMCodec {
     ///   `.truncated` when the header or samples end early, `.corrupt` for a malformed
     ///   header or a sample above maxval, `.tooLarge` over the limit.
     public static func decode(_ bytes: [UInt8], path: String, maxPixels: Int) throws(ImageError) -> Image {
+        let header = try Self.header(bytes, path: path, maxPixels: maxPixels)
+        let samples = header.width * header.height * header.channels
+        let start = header.dataOffset
+        guard bytes.count - start >= samples * header.bytesPerSample else { throw .truncated(path: path) }
+
+        let pixels: [UInt8]
+        if header.maxval == 255 {
+            pixels = Array(bytes[start..<(start + samples)])
+        } else {
+            pixels = try scaledSamples(bytes, from: start, count: samples, maxval: header.maxval, path: path)
+        }
+        return Image(width: header.width, height: header.height, channels: header.channels, pixels: pixels)
+    }
+
+    /// A PNM file's header: the image's shape, its sample format, and where the samples begin.
+    public struct Header: Equatable, Sendable {
+        public var width: Int, height: Int, channels: Int, maxval: Int
+        /// Offset of the first sample byte in the file.
+        public var dataOffset: Int
+        /// 1 up to maxval 255, else 2 (big-endian).
+        public var bytesPerSample: Int { maxval > 255 ? 2 : 1 }
+        /// Bytes of one row in the file.
+        public var fileRowBytes: Int { width * channels * bytesPerSample }
+
+        public init(width: Int, height: Int, channels: Int, maxval: Int, dataOffset: Int) {
+            self.width = width; self.height = height; self.channels = channels
+            self.maxval = maxval; self.dataOffset = dataOffset
+        }
+    }
+
+    /// Reads the header at the start of `bytes` (the whole file, or only its first bytes),
+    /// checking it as ``decode(_:path:maxPixels:)`` does before any sample is read.
+    ///
+    /// - Throws: `.empty`, `.notAnImage`, `.truncated` when `bytes` ends inside the header,
+    ///   `.corrupt` for a malformed header, `.tooLarge` over `maxPixels`.
+    public static func header(_ bytes: [UInt8], path: String, maxPixels: Int) throws(ImageError) -> Header {
         guard !bytes.isEmpty else { throw .empty(path: path) }
         var header = PNMHeaderReader(bytes: bytes, path: path)
         let channels = try header.readMagic()
@@ -35,18 +71,34 @@ public enum PNMCodec {
         guard !overflow, area <= limit else {
             throw .tooLarge(path: path, width: width, height: height, limit: limit)
         }
-        let samples = area * channels
-        let bytesPerSample = maxval > 255 ? 2 : 1
-        let start = header.offset
-        guard bytes.count - start >= samples * bytesPerSample else { throw .truncated(path: path) }
+        return Header(width: width, height: height, channels: channels, maxval: maxval, dataOffset: header.offset)
+    }
 
-        let pixels: [UInt8]
-        if maxval == 255 {
-            pixels = Array(bytes[start..<(start + samples)])
-        } else {
-            pixels = try scaledSamples(bytes, from: start, count: samples, maxval: maxval, path: path)
+    /// Samples read straight from a file at `maxval` (1 or 2 bytes each), scaled to 8 bits
+    /// as ``decode(_:path:maxPixels:)`` scales them. Nil when a sample exceeds maxval.
+    public static func scale(_ raw: [UInt8], maxval: Int) -> [UInt8]? {
+        let count = maxval > 255 ? raw.count / 2 : raw.count
+        return try? scaledSamples(raw, from: 0, count: count, maxval: maxval, path: "")
+    }
+
+    /// The header ``encode(_:)`` writes for an image of this shape.
+    public static func headerBytes(width: Int, height: Int, channels: Int) -> [UInt8] {
+        Array("P\(channels <= 2 ? 5 : 6)\n\(width) \(height)\n255\n".utf8)
+    }
+
+    /// The samples ``encode(_:)`` writes for these pixels (alpha dropped from 2 and 4 channels).
+    public static func samples(_ pixels: [UInt8], channels: Int) -> [UInt8] {
+        let colours = channels <= 2 ? 1 : 3
+        guard colours != channels else { return pixels }
+        let count = pixels.count / channels
+        return [UInt8](unsafeUninitializedCapacity: count * colours) { out, n in
+            pixels.withUnsafeBufferPointer { src in
+                for p in 0..<count {
+                    for c in 0..<colours { out[p * colours + c] = src[p * channels + c] }
+                }
+            }
+            n = count * colours
         }
-        return Image(width: width, height: height, channels: channels, pixels: pixels)
     }
 
     /// Encodes an image as binary PNM with maxval 255: 1 channel as `P5`, 3 as `P6`.
@@ -59,21 +111,8 @@ public enum PNMCodec {
     ///   Errors carry an empty path; ``writeImage(_:path:compressionLevel:)`` fills it in.
     public static func encode(_ image: Image) throws(ImageError) -> [UInt8] {
         try requireWritable(image, path: "")
-        let colours = image.channels <= 2 ? 1 : 3
-        var out = Array("P\(colours == 1 ? 5 : 6)\n\(image.width) \(image.height)\n255\n".utf8)
-        if colours == image.channels {
-            out += image.pixels
-            return out
-        }
-        let pixelCount = image.width * image.height
-        out.reserveCapacity(out.count + pixelCount * colours)
-        image.pixels.withUnsafeBufferPointer { src in
-            for p in 0..<pixelCount {
-                let base = p * image.channels
-                for c in 0..<colours { out.append(src[base + c]) }
-            }
-        }
-        return out
+        return headerBytes(width: image.width, height: image.height, channels: image.channels)
+            + samples(image.pixels, channels: image.channels)
     }
 
     /// Samples at a maxval other than 255 (one byte each up to 255, two big-endian bytes

@@ -5,6 +5,7 @@ import ArgumentParser
 import Foundation
 import ImageCore
 import MPIKit
+import SPMDEngine
 
 /// The `bandsaw` command: process images (the default), list filters, or preview an image.
 struct Bandsaw: ParsableCommand {
@@ -39,7 +40,7 @@ struct ProcessCommand: ParsableCommand {
     var ops: [String] = []
 
     @Option(help: "How multi-stage pipelines get halo rows: wide (one exchange of the summed halo) or per-stage.")
-    var haloMode: HaloModeArgument = .wide
+    var haloMode: HaloMode = .wide
 
     @Option(help: "Refuse images with more pixels than this (checked from the header, before any allocation).")
     var maxPixels: Int = ImageLimits.defaultMaxPixels
@@ -50,7 +51,13 @@ struct ProcessCommand: ParsableCommand {
     var compression: Int = 1
 
     @Option(help: "Who deflates PNG output: parallel (every rank its own rows, rank 0 stitches) or serial (rank 0 alone, libpng).")
-    var encode: EncodingArgument = .parallel
+    var encode: Encoding = .parallel
+
+    @Option(help: "Who decodes a PNG on more than one rank: auto (shared: every rank its own restart segments, or its own rows' unfiltering) or whole (rank 0 alone).")
+    var decode: Decoding = .auto
+
+    @Option(help: "Who reads and writes PGM/PPM: root (rank 0) or mpiio (every rank its own rows; the files must be on a filesystem every rank sees).")
+    var io: IOMode = .root
 
     @Flag(help: "Print timings as JSON instead of a table.")
     var json = false
@@ -77,8 +84,9 @@ struct ProcessCommand: ParsableCommand {
     }
 
     func run() throws {
-        let settings = RunSettings(specs: try specs(), haloMode: haloMode.mode, maxPixels: maxPixels,
-                                   compressionLevel: compression, encoding: encode.encoding, json: json, quiet: quiet, reportPath: report)
+        let settings = RunSettings(specs: try specs(), haloMode: haloMode, maxPixels: maxPixels,
+                                   compressionLevel: compression, encoding: encode, json: json, quiet: quiet, reportPath: report,
+                                   decoding: decode, io: io)
         // Open MPI's default point-to-point layer (UCX) probes for InfiniBand-class devices at
         // MPI_Init, about 0.2 s of every launch here; bandsaw's traffic is shared memory and
         // TCP, which ob1 serves. A user's own OMPI_MCA_pml (e.g. ucx on a fabric) still wins.
@@ -119,20 +127,11 @@ struct ProcessCommand: ParsableCommand {
     }
 }
 
-/// `--encode` values.
-enum EncodingArgument: String, ExpressibleByArgument, CaseIterable {
-    case parallel, serial
-
-    var encoding: Encoding { self == .parallel ? .parallel : .serial }
-}
-
-/// `--halo-mode` values.
-enum HaloModeArgument: String, ExpressibleByArgument, CaseIterable {
-    case wide
-    case perStage = "per-stage"
-
-    var mode: HaloMode { self == .wide ? .wide : .perStage }
-}
+// The engine's option types are the command line's values as they are.
+extension HaloMode: ExpressibleByArgument {}
+extension Encoding: ExpressibleByArgument {}
+extension Decoding: ExpressibleByArgument {}
+extension IOMode: ExpressibleByArgument {}
 
 func isDirectory(_ path: String) -> Bool {
     var isDir: ObjCBool = false

@@ -1,5 +1,7 @@
 import ArgumentParser
+import Foundation
 import ImageCore
+import SPMDEngine
 
 /// `bandsaw ops`: the filters, their parameters with ranges and defaults, halo and output mode.
 struct OpsCommand: ParsableCommand {
@@ -10,27 +12,42 @@ struct OpsCommand: ParsableCommand {
 
     func run() throws {
         if json {
-            let entries = Filters.all.map { f -> String in
-                let params = f.parameters.map { p in
-                    "{\"name\":\(jsonString(p.name)),\"type\":\(jsonString(p.kind.rawValue)),"
-                        + "\"min\":\(jsonNumber(p.range.lowerBound)),\"max\":\(jsonNumber(p.range.upperBound)),"
-                        + "\"default\":\(jsonNumber(p.defaultValue)),\"odd\":\(p.mustBeOdd),\"help\":\(jsonString(p.help))}"
-                }
-                return "{\"name\":\(jsonString(f.name)),\"description\":\(jsonString(f.summary)),"
-                    + "\"output\":\(jsonString(f.outputMode.rawValue)),\"halo_at_defaults\":\(f.make(f.defaults).halo),"
-                    + "\"parameters\":[\(params.joined(separator: ","))]}"
+            let entries = Filters.all.map { f in
+                FilterEntry(name: f.name, description: f.summary, output: f.outputMode.rawValue,
+                            halo_at_defaults: f.make(f.defaults).halo,
+                            parameters: f.parameters.map { p in
+                                ParameterEntry(name: p.name, type: p.kind.rawValue, min: p.range.lowerBound,
+                                               max: p.range.upperBound, default: p.defaultValue, odd: p.mustBeOdd, help: p.help)
+                            })
             }
-            Console.out("[\(entries.joined(separator: ","))]")
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            Console.out(String(decoding: try encoder.encode(entries), as: UTF8.self))
             return
         }
         for f in Filters.all {
             let halo = f.make(f.defaults).halo
-            Console.out("\(f.name.padding(10)) \(f.summary)")
+            Console.out(f.name + String(repeating: " ", count: max(0, 10 - f.name.count)) + " \(f.summary)")
             Console.out("           output: \(f.outputMode.rawValue); halo at defaults: \(halo) row\(halo == 1 ? "" : "s")")
             for p in f.parameters {
                 Console.out("           \(p.name)=\(formatDefault(p)): \(p.help) (\(p.expectation))")
             }
         }
+    }
+
+    /// One filter in `bandsaw ops --json` (field names are the JSON keys).
+    private struct FilterEntry: Encodable {
+        var name: String, description: String, output: String
+        var halo_at_defaults: Int
+        var parameters: [ParameterEntry]
+    }
+
+    /// One parameter of a filter in `bandsaw ops --json`.
+    private struct ParameterEntry: Encodable {
+        var name: String, type: String
+        var min: Double, max: Double, `default`: Double
+        var odd: Bool
+        var help: String
     }
 
     private func formatDefault(_ p: ParameterSpec) -> String {

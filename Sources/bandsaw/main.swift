@@ -4,6 +4,7 @@ import Glibc
 import ArgumentParser
 import ImageCore
 import MPIKit
+import SPMDEngine
 
 // Every rank parses the same argv, so a usage error is found by all of them at once; only
 // rank 0 (or a process started without mpirun) prints it, so the user reads it once.
@@ -30,11 +31,12 @@ do {
     if error.task == 0 { Console.error(error.description) }
     exit(ExitStatus(for: error).rawValue)
 } catch let error as MPIError {
+    // A failed MPI call leaves the ranks unable to agree: each says what happened to it.
     Console.error("rank \(MPI.launchedRank ?? 0): \(error)")
-    exit(ExitStatus.failure.rawValue)
+    exit(ExitStatus(for: error).rawValue)
 } catch let error as ImageError {
     if printsErrors { Console.error(error.description) }
-    exit(ExitStatus.badImage.rawValue)
+    exit(ExitStatus(for: error).rawValue)
 } catch {
     let code = Bandsaw.exitCode(for: error)
     if code == .success {

@@ -126,7 +126,7 @@ struct SPMDEquivalenceTests {
         try writeImage(GeneratedImages.make(width: 64, height: 48, channels: 3, seed: 7), path: input)
         let table = try Harness.mpirun(2, [input, "-o", root.appendingPathComponent("o.png").path])
         #expect(table.status == 0, "\(table.stderr)")
-        for phase in ["read", "broadcast", "scatter", "halo", "compute", "encode", "gather", "write", "total"] {
+        for phase in ["read", "broadcast", "scatter", "decode", "halo", "compute", "encode", "gather", "write", "total"] {
             #expect(table.stdout.contains(phase), "table lacks \(phase): \(table.stdout)")
         }
         #expect(table.stdout.contains("2 ranks"))

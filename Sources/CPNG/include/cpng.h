@@ -78,4 +78,7 @@ void cpng_free(void *buffer);
 /* The libdeflate fast path for the common 8-bit layouts: see cpng_fast.h. */
 #include "cpng_fast.h"
 
+/* Decoding by restart segments (the mARK chunk): see cpng_restart.h. */
+#include "cpng_restart.h"
+
 #endif /* CPNG_H */

@@ -25,11 +25,17 @@
  * minimum-sum-of-absolute-differences heuristic and use full LZ77 matching.
  * `previous_row` is the image row just above the first (NULL for the image's first row):
  * the Up, Average and Paeth filters of the first row need it.
+ * `restarts` lists, in increasing order, the rows (0-based within these rows) where a
+ * restart segment begins (cpng_restart.h): the stream is fully flushed before each, which
+ * byte-aligns it and drops every reference behind it, and the row itself is filtered with
+ * None or Sub only, which do not read the row above. restart_offsets[i] receives the
+ * byte offset in *out where restart row i's data begins (0 for row 0).
  * On success *out holds *out_len bytes (release with cpng_free) and *adler the Adler-32 of
  * the filtered bytes (filter-type bytes included), *raw_len their count.
  */
 int cpng_deflate_rows(const uint8_t *rows, const uint8_t *previous_row, size_t row_bytes,
                       size_t row_count, int bpp, int level,
+                      const size_t *restarts, size_t restart_count, uint64_t *restart_offsets,
                       uint8_t **out, size_t *out_len, uint32_t *adler, uint64_t *raw_len);
 
 /** adler32_combine: the Adler-32 of A followed by B, from each one's and B's length. */

@@ -36,4 +36,25 @@ int cpng_decode_fast(const uint8_t *data, size_t len, uint64_t max_pixels,
                      uint8_t *out, size_t out_len,
                      char *msg, size_t msglen);
 
+/**
+ * The fast path without its last step: walks the chunks and inflates the image data, as
+ * cpng_decode_fast does with the same verdicts, but leaves the height filtered rows (a
+ * filter-type byte, then width * channels bytes each) in raw, which must hold
+ * height * (width * channels + 1) bytes; filter types are not checked here. A fault after
+ * the image data, which cpng_decode_fast reports once the image has decoded, is returned
+ * as its status. The ranks then unfilter their own rows with cpng_unfilter_band.
+ */
+int cpng_inflate_fast(const uint8_t *data, size_t len, uint64_t max_pixels,
+                      uint8_t *raw, size_t raw_len,
+                      char *msg, size_t msglen);
+
+/**
+ * Unfilters rows filtered rows from raw (each 1 + row_bytes bytes) into out, which may be
+ * raw itself (rows move down in place). above is the unfiltered row just above the first,
+ * or NULL for the image's first row. Returns -1, or the index of the first row whose filter
+ * type is unknown (bad data: libpng reports "bad adaptive filter value").
+ */
+int64_t cpng_unfilter_band(uint8_t *raw, uint8_t *out, const uint8_t *above,
+                           uint32_t rows, size_t row_bytes, int channels);
+
 #endif

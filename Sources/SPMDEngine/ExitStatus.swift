@@ -9,13 +9,13 @@ import MPIKit
 /// | 1 | internal or MPI failure (a rank died, a collective failed) |
 /// | 2 | bad usage: unknown option or filter, out-of-range parameter, unknown output extension, a launch MPI cannot join |
 /// | 3 | bad input or output image: missing, empty, truncated, corrupt, unsupported, too large, unwritable |
-enum ExitStatus: Int32 {
+public enum ExitStatus: Int32, Sendable {
     case success = 0
     case failure = 1
     case usage = 2
     case badImage = 3
 
-    init(for error: any Error) {
+    public init(for error: any Error) {
         switch error {
         case is ImageError: self = .badImage
         case is FilterSpecError, is LaunchError: self = .usage

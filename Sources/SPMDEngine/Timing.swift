@@ -3,7 +3,9 @@ import MPIKit
 
 /// The phases of one distributed image, in the order they happen.
 enum Phase: Int, CaseIterable {
-    case read, broadcast, scatter, halo, compute, encode, gather, write
+    /// `read`: rank 0 reads the file and, unless it has restart points, decodes it whole.
+    /// `decode`: every rank decodes its own restart segments (PNGs written by bandsaw).
+    case read, broadcast, scatter, decode, halo, compute, encode, gather, write
 
     var name: String { String(describing: self) }
 }
