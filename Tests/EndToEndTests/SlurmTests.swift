@@ -197,30 +197,53 @@ struct SlurmTests {
         #expect(!FileManager.default.fileExists(atPath: out))
     }
 
-    @Test("scancel of a running job ends every rank and leaves no output and no temporary file")
+    @Test("scancel of a running job, mid-filter or while the output is written, ends every rank and leaves no output and no temporary file")
     func scancelEndsEveryRank() throws {
         let cluster = try SlurmCluster()
         defer { cluster.tearDown() }
         // Big enough, and a heavy enough filter, that the job is still computing when cancelled.
-        let input = cluster.path("big.png"), output = cluster.path("cancelled.png"), log = cluster.path("cancel.out")
+        let input = cluster.path("big.png")
         try writeImage(GeneratedImages.make(width: 1600, height: 1200, channels: 3, seed: 5), path: input, compressionLevel: 1)
-        let submit = try cluster.run(["sbatch", "--parsable", "--ntasks", "3", "--chdir", cluster.folder.path, "--output", log, Self.sbatchScript],
-                                     environment: ["INPUT": input, "OUTPUT": output, "BANDSAW": Harness.executable,
-                                                   "OPS": "median:size=15 gaussian:sigma=8"])
-        try #require(submit.status == 0, "sbatch failed: \(submit.stderr)")
+        try Self.cancel(in: cluster, input: input, name: "computing", ops: "median:size=15 gaussian:sigma=8", fault: nil) { _ in
+            sleep(2)  // past the read, into the filters
+            return true
+        }
+        // Rank 0 held at the write (the BANDSAW_FAULT testing aid): its temporary file exists
+        // when the cancel lands, and its signal clean-up must remove it.
+        try Self.cancel(in: cluster, input: input, name: "writing", ops: "sobel", fault: "write:0:stall") { folder in
+            let deadline = Date().addingTimeInterval(60)
+            while Date() < deadline {
+                let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+                if names.contains(where: { $0.hasPrefix(".writing.png.tmp") }) { return true }
+                usleep(100_000)
+            }
+            return false
+        }
+    }
+
+    /// Submits the shipped batch script with 3 ranks, waits for them, then for `ready` (given
+    /// the folder), cancels the job, and checks that every rank ends, the job leaves the queue,
+    /// and neither the output nor a temporary file is left.
+    static func cancel(in cluster: SlurmCluster, input: String, name: String, ops: String, fault: String?,
+                       ready: (String) -> Bool) throws {
+        let output = cluster.path("\(name).png"), log = cluster.path("\(name).out")
+        var env = ["INPUT": input, "OUTPUT": output, "BANDSAW": Harness.executable, "OPS": ops]
+        env["BANDSAW_FAULT"] = fault
+        let submit = try cluster.run(["sbatch", "--parsable", "--ntasks", "3", "--chdir", cluster.folder.path, "--output", log, sbatchScript],
+                                     environment: env)
+        try #require(submit.status == 0, "\(name): sbatch failed: \(submit.stderr)")
         let job = submit.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
 
-        // Wait for all three ranks, then give them time to get past reading into the filters.
         var ranks: [Int32] = []
         let deadline = Date().addingTimeInterval(60)
         while ranks.count < 3, Date() < deadline {
             usleep(100_000)
             ranks = cluster.bandsawPIDs(job: job)
         }
-        try #require(ranks.count == 3, "the job's 3 ranks never ran (found \(ranks))")
-        sleep(2)
+        try #require(ranks.count == 3, "\(name): the job's 3 ranks never ran (found \(ranks))")
+        try #require(ready(cluster.folder.path), "\(name): the job never reached the moment to cancel")
         let cancel = try cluster.run(["scancel", job], timeout: 30)
-        #expect(cancel.status == 0, "scancel failed: \(cancel.stderr)")
+        #expect(cancel.status == 0, "\(name): scancel failed: \(cancel.stderr)")
 
         // Every rank gone soon (KillWait is 2 s in the test cluster), and the job out of the queue.
         let gone = Date().addingTimeInterval(30)
@@ -228,7 +251,7 @@ struct SlurmTests {
             usleep(100_000)
         }
         let alive = ranks.filter { kill($0, 0) == 0 }
-        #expect(alive.isEmpty, "ranks still running 30 s after scancel: \(alive)")
+        #expect(alive.isEmpty, "\(name): ranks still running 30 s after scancel: \(alive)")
         var queued = ""
         while Date() < gone {
             queued = try cluster.run(["squeue", "-h", "-j", job, "-o", "%T"], timeout: 20).stdout
@@ -236,13 +259,13 @@ struct SlurmTests {
             if queued.isEmpty || queued == "CANCELLED" { break }
             usleep(200_000)
         }
-        #expect(queued.isEmpty || queued == "CANCELLED", "job \(job) still \(queued)")
+        #expect(queued.isEmpty || queued == "CANCELLED", "\(name): job \(job) still \(queued)")
 
         let jobLog = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-        #expect(!jobLog.contains("total"), "the job finished before the cancel landed; make it slower: \(jobLog)")
-        #expect(!FileManager.default.fileExists(atPath: output), "a cancelled job left an output file")
+        #expect(!jobLog.contains("total"), "\(name): the job finished before the cancel landed: \(jobLog)")
+        #expect(!FileManager.default.fileExists(atPath: output), "\(name): a cancelled job left an output file")
         let strays = try FileManager.default.contentsOfDirectory(atPath: cluster.folder.path).filter { $0.contains(".tmp") }
-        #expect(strays.isEmpty, "temporary files left: \(strays)")
+        #expect(strays.isEmpty, "\(name): temporary files left: \(strays)")
     }
 
     @Test("run.sh --slurm submits the batch script and shows the result; inside an allocation it runs srun")
