@@ -28,12 +28,12 @@ final class SlurmCluster: @unchecked Sendable {
     static let shouldRun = required || installed
 
     /// Ports unique to this test process and cluster, so a leftover daemon of an earlier run
-    /// cannot answer in place of this one.
+    /// cannot answer in place of this one; below 32768, where Linux picks ephemeral ports.
     nonisolated(unsafe) private static var started = 0
 
     init(hosts: Int = 1) throws {
         Self.started += 1
-        port = 20_000 + (Int(getpid()) % 2_000) * 20 + (Self.started % 10) * 2
+        port = 20_000 + (Int(getpid()) % 600) * 20 + (Self.started % 10) * 2
         let clusterPath: String
         let up: Harness.Outcome
         if hosts > 1 {
