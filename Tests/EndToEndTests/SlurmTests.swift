@@ -268,6 +268,53 @@ struct SlurmTests {
         #expect(strays.isEmpty, "\(name): temporary files left: \(strays)")
     }
 
+    @Test("Ctrl-C on run.sh --slurm cancels the job: it leaves the queue, no rank, output, temporary file or log stays")
+    func interruptedRunScriptCancelsJob() throws {
+        let cluster = try SlurmCluster()
+        defer { cluster.tearDown() }
+        let (input, _) = try Self.inputAndExpected(in: cluster)
+        let output = cluster.path("interrupted.png")
+        let stderrURL = cluster.folder.appendingPathComponent("runsh.err")
+        FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        // env --default-signal: this test process blocks SIGINT, and run.sh would inherit that.
+        process.arguments = ["--default-signal", Harness.packageRoot.appendingPathComponent("run.sh").path,
+                             input, "--slurm", "-n", "3", "-o", output, "--no-show"]
+        // Rank 0 holds the write open, so the job is surely running when the interrupt comes.
+        process.environment = cluster.environment.merging(["BANDSAW_BIN": Harness.executable, "BANDSAW_FAULT": "write:0:stall"]) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = try FileHandle(forWritingTo: stderrURL)
+        try process.run()
+        var running = false
+        for _ in 0..<300 where !running {
+            running = (try? FileManager.default.contentsOfDirectory(atPath: cluster.folder.path))?.contains { $0.hasPrefix(".interrupted.png.tmp") } ?? false
+            if !running { usleep(100_000) }
+        }
+        let job = try cluster.run(["squeue", "-h", "-o", "%i"], timeout: 20).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        kill(process.processIdentifier, SIGINT)
+        let sent = Date()
+        while process.isRunning && Date().timeIntervalSince(sent) < 15 { usleep(50_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        try #require(running, "the job never reached its write")
+        #expect(process.terminationStatus == 130, "run.sh exit \(process.terminationStatus)")
+        let stderr = try String(contentsOf: stderrURL, encoding: .utf8)
+        #expect(stderr.contains("error: interrupted: Slurm job \(job) cancelled"), "\(stderr)")
+
+        var queued = job
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline, !(queued.isEmpty && cluster.bandsawPIDs(job: job).isEmpty) {
+            usleep(200_000)
+            queued = try cluster.run(["squeue", "-h", "-o", "%i"], timeout: 20).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        #expect(queued.isEmpty, "job still queued after the interrupt: \(queued)")
+        #expect(cluster.bandsawPIDs(job: job).isEmpty, "ranks still running after the interrupt")
+        let left = try FileManager.default.contentsOfDirectory(atPath: cluster.folder.path)
+            .filter { $0.hasPrefix(".bandsaw-slurm") || $0.contains(".tmp") || $0.hasPrefix("interrupted") }
+        #expect(left.isEmpty, "left behind: \(left)")
+    }
+
     @Test("run.sh --slurm submits the batch script and shows the result; inside an allocation it runs srun")
     func runScriptUnderSlurm() throws {
         let cluster = try SlurmCluster()
