@@ -110,6 +110,18 @@ final class SlurmCluster: @unchecked Sendable {
         }
     }
 
+    /// Waits up to `seconds` for job `job` to leave the queue (or to show as cancelled) and for
+    /// all of its bandsaw processes to end; returns what is left of it.
+    func waitUntilGone(job: String, seconds: Double = 30) throws -> (state: String, ranks: [Int32]) {
+        let deadline = Date().addingTimeInterval(seconds)
+        while true {
+            let state = try run(["squeue", "-h", "-j", job, "-o", "%T"], timeout: 20).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let ranks = bandsawPIDs(job: job)
+            if (state.isEmpty || state == "CANCELLED") && ranks.isEmpty || Date() > deadline { return (state, ranks) }
+            usleep(200_000)
+        }
+    }
+
     /// The lines of `text` that start with `error:` (bandsaw's one-line messages).
     static func errorLines(_ text: String) -> [Substring] {
         text.split(separator: "\n").filter { $0.hasPrefix("error:") }
@@ -246,20 +258,9 @@ struct SlurmTests {
         #expect(cancel.status == 0, "\(name): scancel failed: \(cancel.stderr)")
 
         // Every rank gone soon (KillWait is 2 s in the test cluster), and the job out of the queue.
-        let gone = Date().addingTimeInterval(30)
-        while Date() < gone, !(ranks.allSatisfy { kill($0, 0) != 0 } && cluster.bandsawPIDs(job: job).isEmpty) {
-            usleep(100_000)
-        }
-        let alive = ranks.filter { kill($0, 0) == 0 }
-        #expect(alive.isEmpty, "\(name): ranks still running 30 s after scancel: \(alive)")
-        var queued = ""
-        while Date() < gone {
-            queued = try cluster.run(["squeue", "-h", "-j", job, "-o", "%T"], timeout: 20).stdout
-                .trimmingCharacters(in: .whitespacesAndNewlines)
-            if queued.isEmpty || queued == "CANCELLED" { break }
-            usleep(200_000)
-        }
-        #expect(queued.isEmpty || queued == "CANCELLED", "\(name): job \(job) still \(queued)")
+        let left = try cluster.waitUntilGone(job: job)
+        #expect(left.ranks.isEmpty, "\(name): ranks still running 30 s after scancel: \(left.ranks)")
+        #expect(left.state.isEmpty || left.state == "CANCELLED", "\(name): job \(job) still \(left.state)")
 
         let jobLog = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
         #expect(!jobLog.contains("total"), "\(name): the job finished before the cancel landed: \(jobLog)")
@@ -302,14 +303,10 @@ struct SlurmTests {
         let stderr = try String(contentsOf: stderrURL, encoding: .utf8)
         #expect(stderr.contains("error: interrupted: Slurm job \(job) cancelled"), "\(stderr)")
 
-        var queued = job
-        let deadline = Date().addingTimeInterval(20)
-        while Date() < deadline, !(queued.isEmpty && cluster.bandsawPIDs(job: job).isEmpty) {
-            usleep(200_000)
-            queued = try cluster.run(["squeue", "-h", "-o", "%i"], timeout: 20).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        }
-        #expect(queued.isEmpty, "job still queued after the interrupt: \(queued)")
-        #expect(cluster.bandsawPIDs(job: job).isEmpty, "ranks still running after the interrupt")
+        #expect(!job.isEmpty, "no job was queued")
+        let gone = try cluster.waitUntilGone(job: job)
+        #expect(gone.state.isEmpty || gone.state == "CANCELLED", "job still \(gone.state) after the interrupt")
+        #expect(gone.ranks.isEmpty, "ranks still running after the interrupt: \(gone.ranks)")
         let left = try FileManager.default.contentsOfDirectory(atPath: cluster.folder.path)
             .filter { $0.hasPrefix(".bandsaw-slurm") || $0.contains(".tmp") || $0.hasPrefix("interrupted") }
         #expect(left.isEmpty, "left behind: \(left)")
