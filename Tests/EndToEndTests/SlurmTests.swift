@@ -276,7 +276,7 @@ struct SlurmTests {
         let (input, _) = try Self.inputAndExpected(in: cluster)
         let output = cluster.path("interrupted.png")
         let stderrURL = cluster.folder.appendingPathComponent("runsh.err")
-        FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
+        try #require(FileManager.default.createFile(atPath: stderrURL.path, contents: nil))
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         // env --default-signal: this test process blocks SIGINT, and run.sh would inherit that.
