@@ -100,6 +100,9 @@ fi
 
 op_args=()
 for op in "${ops[@]}"; do op_args+=(--op "$op"); done
+# An output in a folder that does not exist yet (out/photo.png): make the folder.
+[ "$compose" -eq 1 ] || [ -d "$(dirname "$output")" ] || mkdir -p "$(dirname "$output")" \
+    || die "cannot create the folder of $output"
 
 if [ "$compose" -eq 1 ]; then
     exec "$here/scripts/compose-run.sh" "$input" "$output" "$ranks" "$show" "${op_args[@]}"
