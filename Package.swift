@@ -48,6 +48,8 @@ let package = Package(
         ),
 
         .executableTarget(name: "bandsaw-bench", dependencies: ["ImageCore"]),
+        // MPIKit's own checks, run under mpirun by the tests (MPIKitTests).
+        .executableTarget(name: "mpikit-checks", dependencies: ["ImageCore", "MPIKit"]),
 
         // MARK: - Tests
         .testTarget(

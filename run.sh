@@ -21,7 +21,7 @@ Options:
                         input, named after it and the pipeline (photo.png -> photo.sobel.png).
   --op SPEC             A filter, applied in order; repeatable (default: sobel).
                         SPEC is NAME or NAME:key=value,... ; 'bandsaw ops' lists them:
-                        $( "$here/.build/release/bandsaw" ops --json 2>/dev/null | grep -o '"name":"[a-z]*","description' | sed 's/"name":"//;s/","description//' | tr '\n' ' ' || true)
+                        $( "$here/.build/release/bandsaw" ops --json 2>/dev/null | grep -o '"name":"[a-z]*","output"' | sed 's/"name":"//;s/","output"//' | tr '\n' ' ' || true)
   --hostfile FILE       Run across the hosts in an Open MPI hostfile (passwordless ssh
                         to each, bandsaw at the same path on every host).
   --compose             Run across the Docker Compose cluster (docker-compose.yml): starts
@@ -122,6 +122,9 @@ fi
 
 op_args=()
 for op in "${ops[@]}"; do op_args+=(--op "$op"); done
+# An output in a folder that does not exist yet (out/photo.png): make the folder.
+[ "$compose" -eq 1 ] || [ -d "$(dirname "$output")" ] || mkdir -p "$(dirname "$output")" \
+    || die "cannot create the folder of $output"
 
 if [ "$compose" -eq 1 ]; then
     exec "$here/scripts/compose-run.sh" "$input" "$output" "$ranks" "$show" "${op_args[@]}"

@@ -8,12 +8,10 @@
 #include <mpi.h>
 
 static inline __attribute__((always_inline)) MPI_Comm cmpi_comm_world(void) { return MPI_COMM_WORLD; }
-static inline __attribute__((always_inline)) MPI_Comm cmpi_comm_null(void) { return MPI_COMM_NULL; }
 
 static inline __attribute__((always_inline)) MPI_Datatype cmpi_type_byte(void) { return MPI_BYTE; }
 static inline __attribute__((always_inline)) MPI_Datatype cmpi_type_int64(void) { return MPI_INT64_T; }
 static inline __attribute__((always_inline)) MPI_Datatype cmpi_type_double(void) { return MPI_DOUBLE; }
-static inline __attribute__((always_inline)) MPI_Datatype cmpi_type_null(void) { return MPI_DATATYPE_NULL; }
 
 static inline __attribute__((always_inline)) MPI_Op cmpi_op_max(void) { return MPI_MAX; }
 static inline __attribute__((always_inline)) MPI_Op cmpi_op_min(void) { return MPI_MIN; }

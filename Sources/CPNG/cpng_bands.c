@@ -1,4 +1,5 @@
-#include "cpng_bands.h"
+#include "cpng.h"
+#include "cpng_internal.h"
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -48,10 +49,7 @@ static unsigned long filter_paeth(const uint8_t *restrict row, const uint8_t *re
     /* With a = c = 0 the Paeth predictor is b. */
     for (size_t i = 0; i < head; i++) { uint8_t v = (uint8_t)(row[i] - prev[i]); dst[i] = v; score += score_byte(v); }
     for (size_t i = head; i < n; i++) {
-        int a = row[i - bpp], b = prev[i], c = prev[i - bpp];
-        int pa = abs(b - c), pb = abs(a - c), pc = abs(a + b - 2 * c);
-        int predictor = (pa <= pb && pa <= pc) ? a : (pb <= pc ? b : c);
-        uint8_t v = (uint8_t)(row[i] - predictor);
+        uint8_t v = (uint8_t)(row[i] - cpng_paeth(row[i - bpp], prev[i], prev[i - bpp]));
         dst[i] = v; score += score_byte(v);
     }
     return score;

@@ -53,15 +53,6 @@ public struct BandPlan: Equatable, Sendable {
     /// Owned row offsets, per rank: the scatter and gather displacements in rows.
     public var ownedDisplacements: [Int] { shares.map(\.owned.lowerBound) }
 
-    /// Needed row counts, per rank: the counts for a scatter from a packed buffer that repeats
-    /// halo rows (the standard-conforming alternative to a halo exchange).
-    public var neededCounts: [Int] { shares.map(\.needed.count) }
-    /// Displacements into that packed buffer: needed counts laid end to end.
-    public var packedDisplacements: [Int] {
-        var offset = 0
-        return shares.map { share in defer { offset += share.needed.count }; return offset }
-    }
-
     /// The rows rank `receiver` needs that rank `owner` owns (empty for the same rank):
     /// what one step of a halo exchange moves from `owner` to `receiver`.
     public func transfer(from owner: Int, to receiver: Int) -> Range<Int> {

@@ -1,142 +1,63 @@
-/// A filter parameter's declared type, range and default, for parsing and for `bandsaw ops`.
-public struct ParameterSpec: Sendable, Equatable {
-    public enum Kind: String, Sendable { case int, double }
-    public var name: String
-    public var kind: Kind
-    public var range: ClosedRange<Double>
-    public var defaultValue: Double
-    public var help: String
-    /// Integer parameters that must be odd (window sizes).
-    public var mustBeOdd: Bool
+// The registry of every filter, and the point filters (grayscale, invert) with the luma rule
+// they and the edge filters share. Parameters, descriptors and `--op` parsing: FilterSpec.swift.
 
-    public init(_ name: String, _ kind: Kind, _ range: ClosedRange<Double>, default defaultValue: Double,
-                odd mustBeOdd: Bool = false, help: String) {
-        self.name = name; self.kind = kind; self.range = range
-        self.defaultValue = defaultValue; self.mustBeOdd = mustBeOdd; self.help = help
-    }
+/// The filter registry: every filter `--op` can name, in the order `bandsaw ops` lists them.
+public enum Filters {
+    public static let all: [FilterDescriptor] = edge + smoothing + point
+
+    /// Point filters: no halo.
+    static let point: [FilterDescriptor] = [
+        FilterDescriptor(name: "grayscale", summary: "Luma from RGB (BT.601 integer weights); alpha dropped.",
+                         outputMode: .gray) { _ in GrayscaleKernel() },
+        FilterDescriptor(name: "invert", summary: "255 minus each colour sample; alpha kept.",
+                         outputMode: .sameChannels) { _ in InvertKernel() },
+    ]
+
+    /// Looks a filter up by name.
+    public static func named(_ name: String) -> FilterDescriptor? { all.first { $0.name == name } }
 }
 
-/// Bound parameter values of one filter, by name, already validated.
-public struct FilterParameters: Sendable, Equatable {
-    public var values: [String: Double]
-    public subscript(_ name: String) -> Double { values[name]! }
-    public func int(_ name: String) -> Int { Int(values[name]!) }
+/// Luma of one pixel, the one grayscale rule every filter shares:
+/// `(77 R + 150 G + 29 B + 128) >> 8` (BT.601 weights in 8-bit fixed point, summing to 256,
+/// so white stays 255). Gray inputs pass through; alpha is ignored.
+@inlinable @inline(__always)
+public func luma(_ r: UInt8, _ g: UInt8, _ b: UInt8) -> UInt8 {
+    UInt8(truncatingIfNeeded: (77 &* UInt32(r) &+ 150 &* UInt32(g) &+ 29 &* UInt32(b) &+ 128) &>> 8)
 }
 
-/// Whether a filter keeps the input's channels or produces one gray channel.
-public enum OutputMode: String, Sendable {
-    /// Same channels out as in (each channel filtered on its own; alpha too).
-    case sameChannels = "same"
-    /// One luma channel out (alpha dropped).
-    case gray
-}
-
-/// A filter that can be named on the command line: name, description, parameters, halo, and a
-/// factory that binds parameters into a `Kernel`.
-public struct FilterDescriptor: Sendable {
-    public var name: String
-    public var summary: String
-    public var parameters: [ParameterSpec]
-    public var outputMode: OutputMode
-    public var make: @Sendable (FilterParameters) -> any Kernel
-
-    public init(name: String, summary: String, parameters: [ParameterSpec] = [], outputMode: OutputMode,
-                make: @escaping @Sendable (FilterParameters) -> any Kernel) {
-        self.name = name; self.summary = summary; self.parameters = parameters
-        self.outputMode = outputMode; self.make = make
-    }
-
-    /// Parameters at their defaults.
-    public var defaults: FilterParameters {
-        FilterParameters(values: Dictionary(uniqueKeysWithValues: parameters.map { ($0.name, $0.defaultValue) }))
-    }
-}
-
-/// Why a `--op` spec was refused; the executable maps these to exit code 2 (usage).
-public enum FilterSpecError: Error, Equatable, Sendable, CustomStringConvertible {
-    case unknownFilter(String, known: [String])
-    case unknownParameter(filter: String, parameter: String, known: [String])
-    case badValue(filter: String, parameter: String, value: String, expected: String)
-    case malformed(String)
-
-    public var description: String {
-        switch self {
-        case .unknownFilter(let n, let k): return "unknown filter '\(n)' (known: \(k.joined(separator: ", ")))"
-        case .unknownParameter(let f, let p, let k):
-            return k.isEmpty ? "filter '\(f)' takes no parameters, got '\(p)'"
-                : "filter '\(f)' has no parameter '\(p)' (it has: \(k.joined(separator: ", ")))"
-        case .badValue(let f, let p, let v, let e): return "\(f): \(p)=\(v) is out of range: expected \(e)"
-        case .malformed(let s): return "malformed filter spec '\(s)' (expected NAME or NAME:key=value,...)"
-        }
-    }
-}
-
-/// A filter name with bound parameters, as parsed from `NAME` or `NAME:key=value,key=value`.
-public struct FilterSpec: Sendable, Equatable, CustomStringConvertible {
-    public var name: String
-    public var parameters: FilterParameters
-
-    /// Parses and validates one spec against the registry.
-    public init(parsing text: String, registry: [FilterDescriptor] = Filters.all) throws(FilterSpecError) {
-        let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
-        let name = String(parts[0]).lowercased()
-        guard !name.isEmpty else { throw .malformed(text) }
-        guard let descriptor = registry.first(where: { $0.name == name }) else {
-            throw .unknownFilter(name, known: registry.map(\.name))
-        }
-        var params = descriptor.defaults
-        if parts.count == 2 {
-            for assignment in parts[1].split(separator: ",", omittingEmptySubsequences: false) {
-                let kv = assignment.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                guard kv.count == 2, !kv[0].isEmpty else { throw .malformed(text) }
-                let key = String(kv[0]).lowercased(), raw = String(kv[1])
-                guard let spec = descriptor.parameters.first(where: { $0.name == key }) else {
-                    throw .unknownParameter(filter: name, parameter: key, known: descriptor.parameters.map(\.name))
+/// Converts rows of any channel layout to one luma channel.
+struct GrayscaleKernel: Kernel {
+    var halo: Int { 0 }
+    func outputChannels(forInput inputChannels: Int) -> Int { 1 }
+    func apply(_ input: Band, rows: Range<Int>) -> Band {
+        input.assertHolds(rows, halo: 0)
+        var out = input.makeOutput(rows: rows, channels: 1)
+        let n = rows.count * input.width, c = input.channels
+        let start = (rows.lowerBound - input.firstRow) * input.rowBytes
+        input.pixels.withUnsafeBufferPointer { src in
+            out.pixels.withUnsafeMutableBufferPointer { dst in
+                let s = src.baseAddress! + start, d = dst.baseAddress!
+                switch c {
+                case 1, 2: for i in 0..<n { d[i] = s[i &* c] }
+                default: for i in 0..<n { let p = s + i &* c; d[i] = luma(p[0], p[1], p[2]) }
                 }
-                let expected = spec.expectation
-                guard let value = Double(raw), value.isFinite, spec.range.contains(value) else {
-                    throw .badValue(filter: name, parameter: key, value: raw, expected: expected)
-                }
-                if spec.kind == .int {
-                    guard value == value.rounded(), !spec.mustBeOdd || Int(value) % 2 == 1 else {
-                        throw .badValue(filter: name, parameter: key, value: raw, expected: expected)
-                    }
-                }
-                params.values[key] = value
             }
         }
-        self.name = name
-        self.parameters = params
+        return out
     }
+}
 
-    /// The kernel this spec names.
-    public func makeKernel(registry: [FilterDescriptor] = Filters.all) -> any Kernel {
-        registry.first(where: { $0.name == name })!.make(parameters)
-    }
-
-    /// Canonical text: `name` or `name:k=v,...` with every parameter spelled out, sorted.
-    public var description: String {
-        if parameters.values.isEmpty { return name }
-        let kv = parameters.values.keys.sorted().map { k -> String in
-            let v = parameters.values[k]!
-            return "\(k)=\(v == v.rounded() && abs(v) < 1e15 ? String(Int(v)) : String(v))"
+/// 255 minus each sample; the alpha channel (2 or 4 channels) is kept.
+struct InvertKernel: Kernel {
+    var halo: Int { 0 }
+    func outputChannels(forInput inputChannels: Int) -> Int { inputChannels }
+    func apply(_ input: Band, rows: Range<Int>) -> Band {
+        input.assertHolds(rows, halo: 0)
+        var out = input.slice(rows: rows)
+        let hasAlpha = input.channels == 2 || input.channels == 4, c = input.channels
+        out.pixels.withUnsafeMutableBufferPointer { p in
+            for i in 0..<p.count where !(hasAlpha && i % c == c - 1) { p[i] = 255 &- p[i] }
         }
-        return "\(name):\(kv.joined(separator: ","))"
-    }
-}
-
-extension ParameterSpec {
-    /// "integer in 1...99, odd" and the like.
-    public var expectation: String {
-        func fmt(_ v: Double) -> String { kind == .int ? String(Int(v)) : String(v) }
-        let base = "\(kind == .int ? "an integer" : "a number") in \(fmt(range.lowerBound))...\(fmt(range.upperBound))"
-        return mustBeOdd ? base + ", odd" : base
-    }
-}
-
-extension Pipeline {
-    /// Builds a pipeline from parsed specs, in order.
-    public init(specs: [FilterSpec], registry: [FilterDescriptor] = Filters.all) {
-        self.init(specs.map { $0.makeKernel(registry: registry) })
+        return out
     }
 }

@@ -173,16 +173,10 @@ private func reason(_ code: Int32) -> String {
 ///
 /// - Throws: `.io` when the file cannot be read, with a detail such as "no such file".
 public func readFileBytes(path: String) throws(ImageError) -> [UInt8] {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { throw .io(path: path, detail: "cannot read: \(reason(errno))") }
+    let (fd, size) = try openForReading(path)
     defer { close(fd) }
-    var info = stat()
-    guard fstat(fd, &info) == 0 else { throw .io(path: path, detail: "cannot read: \(reason(errno))") }
-    // open(2) succeeds on a directory; say so rather than fail later with EISDIR from read(2).
-    guard info.st_mode & 0o170000 != 0o040000 else { throw .io(path: path, detail: "cannot read: is a directory") }
-
     var bytes: [UInt8] = []
-    bytes.reserveCapacity(max(Int(info.st_size), 0))
+    bytes.reserveCapacity(size)
     var chunk = [UInt8](repeating: 0, count: 1 << 16)
     while true {
         let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
@@ -257,12 +251,8 @@ public func createEmptyFile(_ path: String) throws(ImageError) {
 
 /// The first `limit` bytes of the file at `path` (fewer when it is shorter) and its size.
 public func readFilePrefix(path: String, limit: Int) throws(ImageError) -> (bytes: [UInt8], size: Int) {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { throw .io(path: path, detail: "cannot read: \(reason(errno))") }
+    let (fd, size) = try openForReading(path)
     defer { close(fd) }
-    var info = stat()
-    guard fstat(fd, &info) == 0 else { throw .io(path: path, detail: "cannot read: \(reason(errno))") }
-    guard info.st_mode & 0o170000 != 0o040000 else { throw .io(path: path, detail: "cannot read: is a directory") }
     var bytes = [UInt8](repeating: 0, count: limit)
     var done = 0
     while done < limit {
@@ -274,7 +264,25 @@ public func readFilePrefix(path: String, limit: Int) throws(ImageError) -> (byte
         }
         done += n
     }
-    return (Array(bytes[0..<done]), Int(info.st_size))
+    return (Array(bytes[0..<done]), size)
+}
+
+/// Opens a file to read and returns the descriptor and the file's size; refuses a directory.
+private func openForReading(_ path: String) throws(ImageError) -> (fd: Int32, size: Int) {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw .io(path: path, detail: "cannot read: \(reason(errno))") }
+    var info = stat()
+    guard fstat(fd, &info) == 0 else {
+        let failure = errno
+        close(fd)
+        throw .io(path: path, detail: "cannot read: \(reason(failure))")
+    }
+    // open(2) succeeds on a directory; say so rather than fail later with EISDIR from read(2).
+    guard info.st_mode & 0o170000 != 0o040000 else {
+        close(fd)
+        throw .io(path: path, detail: "cannot read: is a directory")
+    }
+    return (fd, max(Int(info.st_size), 0))
 }
 
 /// Whether this process can open `path` for reading (`write`: for writing), without changing it.

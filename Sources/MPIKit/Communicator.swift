@@ -23,11 +23,6 @@ public struct Communicator: @unchecked Sendable {
         return Int(s)
     }
 
-    /// Blocks until every rank arrives (`MPI_Barrier`).
-    public func barrier() throws(MPIError) {
-        try check(MPI_Barrier(raw), "MPI_Barrier")
-    }
-
     /// Sends `values` from `root` to every rank (`MPI_Bcast`); every rank passes an array of
     /// the same length, and non-roots receive into it.
     public func broadcast(_ values: inout [Int64], root: Int = 0) throws(MPIError) {

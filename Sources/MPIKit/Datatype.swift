@@ -13,8 +13,6 @@ public struct Datatype: @unchecked Sendable {
     public static var byte: Datatype { Datatype(raw: cmpi_type_byte()) }
     /// A 64-bit signed integer. The corresponding C constant is `MPI_INT64_T`.
     public static var int64: Datatype { Datatype(raw: cmpi_type_int64()) }
-    /// A double. The corresponding C constant is `MPI_DOUBLE`.
-    public static var double: Datatype { Datatype(raw: cmpi_type_double()) }
 
     /// A committed type of `count` consecutive `base` elements (`MPI_Type_contiguous`).
     ///

@@ -110,7 +110,7 @@ public struct SPMDRunner {
 
         let list = (try? jobs.get()) ?? []
         var worst = ExitStatus.success
-        var reports: [String] = []
+        var reports: [ImageReport] = []
         for index in 0..<Int(header[1]) {
             let job = isRoot ? list[index] : nil
             let (status, report) = try process(job)
@@ -118,9 +118,9 @@ public struct SPMDRunner {
             if let report { reports.append(report) }
         }
         if isRoot {
-            let document = "{\"ranks\":\(world.size),\"halo_mode\":\(jsonString(settings.haloMode.rawValue)),"
-                + "\"pipeline\":\(jsonString(settings.specs.map(\.description).joined(separator: " | "))),"
-                + "\"images\":[\(reports.joined(separator: ","))]}"
+            let document = RunReport(ranks: world.size, halo_mode: settings.haloMode.rawValue,
+                                     pipeline: settings.specs.map(\.description).joined(separator: " | "),
+                                     images: reports).json
             if settings.json { Console.out(document) }
             if let path = settings.reportPath {
                 do { try (document + "\n").write(toFile: path, atomically: true, encoding: .utf8) }
@@ -134,7 +134,7 @@ public struct SPMDRunner {
     /// when the image was written, its JSON report. After every phase that can fail on one
     /// rank, the ranks agree (``agree(_:_:)``): a failure anywhere ends the image on every
     /// rank, with one message from rank 0 and no output file.
-    private func process(_ job: ImageJob?) throws -> (ExitStatus, String?) {
+    private func process(_ job: ImageJob?) throws -> (ExitStatus, ImageReport?) {
         var clock = PhaseClock()
         let start = MPI.wallTime()
 
@@ -292,9 +292,8 @@ public struct SPMDRunner {
 
         guard let job else { return (.success, nil) }
         let shape = "\(width)x\(height)x\(channels)"
-        let report = "{\"input\":\(jsonString(job.input)),\"output\":\(jsonString(job.output)),"
-                + "\"width\":\(width),\"height\":\(height),\"channels\":\(channels),"
-                + "\"output_channels\":\(outChannels),\"decode\":\(jsonString(mode.name)),\"phases\":\(summary.json)}"
+        let report = ImageReport(input: job.input, output: job.output, width: width, height: height, channels: channels,
+                                 output_channels: outChannels, decode: mode.name, phases: summary)
         if !settings.json && !settings.quiet {
             let ops = settings.specs.map(\.description).joined(separator: " | ")
             Console.out(summary.table(title: "\(job.input) (\(shape)) -> \(job.output)  [\(ops)] on \(world.size) rank\(world.size == 1 ? "" : "s")"))

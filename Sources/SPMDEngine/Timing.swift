@@ -46,38 +46,57 @@ struct PhaseSummary {
         lines.append("total   " + ms(total))
         return lines.joined(separator: "\n")
     }
+}
 
-    /// The same figures as a JSON object, in milliseconds.
+extension PhaseSummary: Encodable {
+    /// Each phase as `{"max_ms": ..., "mean_ms": ...}` under its name, then `total_ms`; in
+    /// milliseconds rounded to microseconds.
+    func encode(to encoder: any Encoder) throws {
+        var object = encoder.container(keyedBy: Key.self)
+        for phase in Phase.allCases {
+            var figures = object.nestedContainer(keyedBy: Key.self, forKey: Key(phase.name))
+            try figures.encode(Self.milliseconds(max[phase.rawValue]), forKey: Key("max_ms"))
+            try figures.encode(Self.milliseconds(mean[phase.rawValue]), forKey: Key("mean_ms"))
+        }
+        try object.encode(Self.milliseconds(total), forKey: Key("total_ms"))
+    }
+
+    private static func milliseconds(_ seconds: Double) -> Double? {
+        seconds.isFinite ? (seconds * 1_000_000).rounded() / 1000 : nil
+    }
+
+    private struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(_ name: String) { stringValue = name }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+}
+
+/// One image's entry in the JSON report (the field names are the report's keys).
+struct ImageReport: Encodable {
+    var input: String, output: String
+    var width: Int, height: Int, channels: Int, output_channels: Int
+    /// How the ranks decoded it: whole, segments, rows or mpiio.
+    var decode: String
+    var phases: PhaseSummary
+}
+
+/// The JSON report of a run: `--json` on stdout, `--report FILE`.
+struct RunReport: Encodable {
+    var ranks: Int
+    var halo_mode: String
+    var pipeline: String
+    var images: [ImageReport]
+
     var json: String {
-        let phases = Phase.allCases.map { p in
-            "\"\(p.name)\":{\"max_ms\":\(jsonNumber(max[p.rawValue] * 1000)),\"mean_ms\":\(jsonNumber(mean[p.rawValue] * 1000))}"
-        }
-        return "{\(phases.joined(separator: ",")),\"total_ms\":\(jsonNumber(total * 1000))}"
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
-}
-
-/// A finite number as JSON text, rounded to microseconds.
-func jsonNumber(_ value: Double) -> String {
-    value.isFinite ? String((value * 1000).rounded() / 1000) : "null"
-}
-
-/// Escapes a string for a JSON string literal.
-func jsonString(_ s: String) -> String {
-    var out = "\""
-    for scalar in s.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\t": out += "\\t"
-        case _ where scalar.value < 0x20: out += "\\u" + String(scalar.value, radix: 16).leftPad(4, "0")
-        default: out.unicodeScalars.append(scalar)
-        }
-    }
-    return out + "\""
 }
 
 extension String {
     func padding(_ width: Int) -> String { self + String(repeating: " ", count: max(0, width - count)) }
-    func leftPad(_ width: Int, _ pad: Character) -> String { String(repeating: pad, count: max(0, width - count)) + self }
 }

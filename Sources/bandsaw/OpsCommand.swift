@@ -21,6 +21,7 @@ struct OpsCommand: ParsableCommand {
                             })
             }
             let encoder = JSONEncoder()
+            // Sorted keys: a stable text (run.sh's help reads the filter names from it).
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             Console.out(String(decoding: try encoder.encode(entries), as: UTF8.self))
             return

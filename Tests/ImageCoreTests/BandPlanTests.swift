@@ -67,3 +67,14 @@ struct BandPlanTests {
         }
     }
 }
+
+/// The packed-buffer layout a scatter of needed rows (halos repeated) would use: the
+/// alternative the engine rejected for a halo exchange (REPORT.md), kept to test the plan's
+/// shares against it.
+extension BandPlan {
+    var neededCounts: [Int] { shares.map(\.needed.count) }
+    var packedDisplacements: [Int] {
+        var offset = 0
+        return shares.map { share in defer { offset += share.needed.count }; return offset }
+    }
+}

@@ -13,10 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Status codes, shared with cpng.h's convention (0 is success). */
-#define CPNG_BANDS_OK 0
-#define CPNG_BANDS_NOMEM 1
-#define CPNG_BANDS_ZLIB 2
+/* Status codes: cpng.h's, so every CPNG status has one meaning across the target. */
+#define CPNG_BANDS_OK CPNG_OK
+#define CPNG_BANDS_NOMEM CPNG_NO_MEMORY
+#define CPNG_BANDS_ZLIB CPNG_WRITE_FAILED
 
 /**
  * Filters `rows` rows of `row_bytes` bytes each (`bpp` bytes per pixel) and deflates them at
