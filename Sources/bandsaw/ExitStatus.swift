@@ -17,6 +17,8 @@ enum ExitStatus: Int32 {
 
     init(for error: any Error) {
         switch error {
+        // An output extension bandsaw cannot write is a usage error, not a bad image.
+        case ImageError.unknownOutputFormat: self = .usage
         case is ImageError: self = .badImage
         case is FilterSpecError: self = .usage
         default: self = .failure
