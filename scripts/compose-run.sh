@@ -139,6 +139,16 @@ mkdir -m 777 "$jobdir"
 chmod 777 "$jobdir"
 errors=$(mktemp)
 trap 'rm -rf "$jobdir" "$errors"' EXIT
+# Interrupted (Ctrl-C, a timeout): `docker exec` does not pass the signal into the container, so
+# the job's mpirun would run on; it is ended there (it takes its daemons and ranks with it).
+# No pkill in the image: the processes are found by the job folder on their command line.
+stop_job() {
+    # shellcheck disable=SC2016  # $1 expands in the container's shell
+    docker exec --user mpi "$master_id" bash -c 'for p in /proc/[0-9]*; do
+            grep -qF "/data/$1/" "$p/cmdline" 2>/dev/null && kill "${p#/proc/}" 2>/dev/null; done; true' _ "$job" || true
+    exit 130
+}
+trap stop_job INT TERM
 name=$(basename "$input")
 out_name=$(basename "$output")
 cp -R "$input" "$jobdir/$name"
