@@ -42,16 +42,25 @@ start() {
     # so whatever that pid was is not our dockerd any more.
     rm -f "$pidfile"
     # setsid: the engine must not share the caller's process group, or a Ctrl-C (or the test
-    # harness ending a job's group) would kill it without the containers being stopped.
-    setsid dockerd \
-        --host "$host" \
-        --data-root "$root/data" \
-        --exec-root "$run/exec" \
-        --pidfile "$pidfile" \
-        --bip 10.96.0.1/24 \
-        --default-address-pool base=10.99.0.0/16,size=24 \
-        --storage-driver overlay2 \
-        >>"$log" 2>&1 </dev/null &
+    # harness ending a job's group) would kill it without the containers being stopped. Every
+    # inherited descriptor above stderr is closed first: Foundation's Process (the tests)
+    # learns that its child exited when the child's copy of a socket closes, so a daemon that
+    # kept it would make this script look alive for as long as the engine runs.
+    (
+        for fd in /proc/self/fd/*; do
+            fd=${fd##*/}
+            [ "$fd" -le 2 ] || eval "exec $fd>&-" 2>/dev/null || true
+        done
+        exec setsid dockerd \
+            --host "$host" \
+            --data-root "$root/data" \
+            --exec-root "$run/exec" \
+            --pidfile "$pidfile" \
+            --bip 10.96.0.1/24 \
+            --default-address-pool base=10.99.0.0/16,size=24 \
+            --storage-driver overlay2 \
+            >>"$log" 2>&1 </dev/null
+    ) &
     local waited=0
     until answers "$host"; do
         sleep 1
