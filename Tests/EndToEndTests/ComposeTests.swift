@@ -56,7 +56,7 @@ final class ComposeTests: XCTestCase {
         if let reason = Self.unavailable {
             // CI promises these tests run: an engine that cannot start is a failure there.
             if ProcessInfo.processInfo.environment["CI"] == "true" {
-                XCTFail("the container tests could not run: \(reason)")
+                throw Unavailable(description: "the container tests could not run in CI: \(reason)")
             }
             throw XCTSkip("no Docker cluster (\(reason)); install docker.io, docker-compose and debootstrap and run as root")
         }
