@@ -56,7 +56,7 @@ compose_cmd() {
 survey() {
     local ids
     ids=$(docker ps -aq --filter "label=com.docker.compose.project=$project" \
-        --filter "label=com.docker.compose.oneoff=False") || die "the Docker daemon is not reachable (is it running, and may this user use it?)"
+        --filter "label=com.docker.compose.oneoff=False" 2>/dev/null) || die "the Docker daemon is not reachable (is it running, and may this user use it?)"
     [ -n "$ids" ] || return 0
     # shellcheck disable=SC2086  # one argument per id
     docker inspect -f '{{index .Config.Labels "com.docker.compose.service"}} {{index .Config.Labels "com.docker.compose.container-number"}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}} {{$end := "-"}}{{range .State.Health.Log}}{{$end = .End}}{{end}}{{$end}}{{else}}none -{{end}} {{.State.StartedAt}} {{.Id}} {{.Name}} {{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' $ids 2>/dev/null \
