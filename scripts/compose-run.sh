@@ -2,11 +2,25 @@
 # compose-run.sh INPUT OUTPUT RANKS SHOW [--op SPEC ...]: run.sh --compose.
 #
 # Runs bandsaw on INPUT (an image or a folder) across the Docker Compose cluster of
-# docker-compose.yml with RANKS ranks (the master and RANKS-1 workers, one rank each): starts
-# or grows the cluster when needed, waits until every node is healthy, regenerates the
-# hostfile inside the master, copies INPUT in through the master's ./data mount, runs
-# bandsaw-mpirun there as the mpi user (the same command line the namespace tests run), copies
-# the result out to OUTPUT, and shows it unless SHOW is 0.
+# docker-compose.yml with RANKS ranks (the master and RANKS-1 workers, one rank each), copies
+# INPUT in through the master's ./data mount, runs bandsaw-mpirun there as the mpi user (the
+# same command line the namespace tests run), copies the result out to OUTPUT, and shows it
+# unless SHOW is 0.
+#
+# The cluster is read with plain `docker ps`/`docker inspect` on the Compose labels (a Compose
+# call costs about half a second; these cost milliseconds), and Compose runs only to create
+# what is missing:
+#   - enough healthy workers: the job runs on them at once; a stopped or unhealthy worker
+#     is left out of the hostfile and left alone (someone stopped it, or its restart policy
+#     gave up on it; a job needs ranks, not every node);
+#   - too few: stopped workers are started again, then Compose adds replicas if still short,
+#     and the script waits (BANDSAW_HEALTH_TIMEOUT, default 180 s) only for the nodes it needs;
+#   - no master, or a stopped one: `up -d` (the master holds the cluster's key and runs rank 0).
+# The hostfile lists exactly the chosen nodes' addresses, and it is written and the job
+# launched in one `docker exec`. A worker that dies during the job is named in one line.
+#
+#   COMPOSE_PROJECT_NAME    the Compose project (default: this folder's name, as Compose does)
+#   BANDSAW_HEALTH_TIMEOUT  seconds to wait for the nodes a job needs (default 180)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,42 +31,104 @@ input=$1 output=$2 ranks=$3 show=$4
 shift 4
 [ -e "$input" ] || die "$input: no such file or folder"
 [[ "$ranks" =~ ^[1-9][0-9]*$ ]] || die "RANKS must be a positive integer, got '$ranks'" 2
-
 command -v docker >/dev/null || die "docker not found: install Docker Engine with the Compose plugin (https://docs.docker.com/engine/install/), or docker-compose"
-if docker compose version >/dev/null 2>&1; then
-    compose=(docker compose)
-elif command -v docker-compose >/dev/null; then
-    compose=(docker-compose)
-else
-    die "neither 'docker compose' (v2) nor docker-compose (v1) found: install the Docker Compose plugin (Debian/Ubuntu: apt-get install docker-compose-plugin)"
-fi
-# No -p: the project is named after this folder, as for a plain `docker compose up` here.
-compose+=(-f "$here/docker-compose.yml")
-docker info >/dev/null 2>&1 || die "the Docker daemon is not reachable (is it running, and may this user use it?)"
 
-# Start the cluster, or grow it to RANKS-1 workers; a larger cluster is used as it is.
+# Compose v1 and v2 both name the project after the folder, lower-cased, keeping [a-z0-9_-].
+project=${COMPOSE_PROJECT_NAME:-$(basename "$here")}
+project=$(printf '%s' "$project" | tr '[:upper:]' '[:lower:]' | tr -cd 'a-z0-9_-')
 workers=$((ranks - 1))
-running_workers=$("${compose[@]}" ps -q worker 2>/dev/null | grep -c . || true)
-master_id=$("${compose[@]}" ps -q master 2>/dev/null || true)
-if [ -z "$master_id" ] || [ "$running_workers" -lt "$workers" ]; then
-    scale=$(( running_workers > workers ? running_workers : workers ))
-    echo "bandsaw: starting the compose cluster: master + $scale worker(s)" >&2
-    "${compose[@]}" up -d --scale "worker=$scale" >&2 || die "could not start the compose cluster"
-fi
+timeout=${BANDSAW_HEALTH_TIMEOUT:-180}
 
-# Wait until every node can take ranks (healthcheck: sshd up, the master's key installed).
-deadline=$((SECONDS + ${BANDSAW_HEALTH_TIMEOUT:-180}))
-while :; do
-    ids=$("${compose[@]}" ps -q)
-    unhealthy=0
-    for id in $ids; do
-        state=$(docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "$id" 2>/dev/null || echo missing)
-        [ "$state" = healthy ] || unhealthy=$((unhealthy + 1))
+compose_cmd() {
+    if docker compose version >/dev/null 2>&1; then
+        docker compose -p "$project" -f "$here/docker-compose.yml" "$@"
+    elif command -v docker-compose >/dev/null; then
+        docker-compose -p "$project" -f "$here/docker-compose.yml" "$@"
+    else
+        die "neither 'docker compose' (v2) nor docker-compose (v1) found: install the Docker Compose plugin (Debian/Ubuntu: apt-get install docker-compose-plugin)"
+    fi
+}
+
+# survey: one line per container of the project (one-off `compose run` containers excluded):
+#   SERVICE NUMBER STATE HEALTH LAST_CHECK STARTED_AT ID /NAME [ADDRESS]
+# LAST_CHECK is when the latest health check ended (RFC 3339, - if none yet); a stopped container
+# has no address, so that field comes last.
+survey() {
+    local ids
+    ids=$(docker ps -aq --filter "label=com.docker.compose.project=$project" \
+        --filter "label=com.docker.compose.oneoff=False" 2>/dev/null) || die "the Docker daemon is not reachable (is it running, and may this user use it?)"
+    [ -n "$ids" ] || return 0
+    # shellcheck disable=SC2086  # one argument per id
+    docker inspect -f '{{index .Config.Labels "com.docker.compose.service"}} {{index .Config.Labels "com.docker.compose.container-number"}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}} {{$end := "-"}}{{range .State.Health.Log}}{{$end = .End}}{{end}}{{$end}}{{else}}none -{{end}} {{.State.StartedAt}} {{.Id}} {{.Name}} {{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' $ids 2>/dev/null \
+        | sort -k1,1 -k2,2n || true
+}
+
+# choose: from the survey in $nodes, sets master_* and usable_workers (the addresses and
+# names of up to $workers workers that can take a rank now). A worker counts only if its
+# latest passing health check ended at least a second after the master started: a recreated
+# master has a new key, and until a worker's check has seen the new key installed, its
+# "healthy" is about the old one.
+choose() {
+    master_state=missing master_health=none master_ip="" master_id="" master_started=0
+    local service state health last started id name ip
+    while read -r service _ state health last started id name ip; do
+        [ "$service" = master ] || continue
+        master_state=$state master_health=$health master_ip=$ip master_id=$id
+        master_started=$(date -d "$started" +%s 2>/dev/null || echo 0)
+    done <<< "$nodes"
+    usable_workers=() usable_names=() stopped_workers=() sick_workers=()
+    while read -r service _ state health last started id name ip; do
+        [ "$service" = worker ] || continue
+        if [ "$state" != running ]; then
+            stopped_workers+=("$id")
+        elif [ "$health" = healthy ] && [ -n "$ip" ] \
+            && [ "$(date -d "$last" +%s 2>/dev/null || echo 0)" -ge $((master_started + 2)) ]; then
+            [ "${#usable_workers[@]}" -ge "$workers" ] || { usable_workers+=("$ip"); usable_names+=("${name#/}"); }
+        elif [ "$health" = unhealthy ]; then
+            sick_workers+=("$id")
+        fi
+    done <<< "$nodes"
+}
+
+nodes=$(survey)
+choose
+master_ready() { [ "$master_state" = running ] && [ "$master_health" = healthy ]; }
+if ! master_ready || [ "${#usable_workers[@]}" -lt "$workers" ]; then
+    if [ "$master_state" = missing ]; then
+        total=$(grep -c '^worker ' <<< "$nodes" || true)
+        scale=$(( total > workers ? total : workers ))
+        echo "bandsaw: starting the compose cluster: master + $scale worker(s)" >&2
+        compose_cmd up -d --scale "worker=$scale" >&2 || die "could not start the compose cluster"
+    else
+        [ "$master_state" = running ] || docker start "$master_id" >/dev/null || die "could not start the master container"
+        short=$((workers - ${#usable_workers[@]}))
+        # Restart what exists before making more: a stopped worker comes back in seconds.
+        restart=("${stopped_workers[@]:0:$short}")
+        if [ "${#restart[@]}" -gt 0 ]; then
+            echo "bandsaw: ${#usable_workers[@]} of $workers worker(s) ready; starting ${#restart[@]} stopped worker(s)" >&2
+            docker start "${restart[@]}" >/dev/null || die "could not start the stopped worker(s)"
+        fi
+        short=$((short - ${#restart[@]}))
+        sick=("${sick_workers[@]:0:$short}")
+        if [ "${#sick[@]}" -gt 0 ]; then
+            echo "bandsaw: restarting ${#sick[@]} unhealthy worker(s)" >&2
+            docker restart "${sick[@]}" >/dev/null || die "could not restart the unhealthy worker(s)"
+        fi
+        total=$(grep -c '^worker ' <<< "$nodes" || true)
+        if [ "$total" -lt "$workers" ]; then
+            echo "bandsaw: growing the compose cluster to $workers worker(s)" >&2
+            compose_cmd up -d --no-recreate --scale "worker=$workers" >&2 || die "could not grow the compose cluster"
+        fi
+    fi
+    deadline=$((SECONDS + timeout))
+    while :; do
+        sleep 1
+        nodes=$(survey)
+        choose
+        if master_ready && [ "${#usable_workers[@]}" -ge "$workers" ]; then break; fi
+        [ "$SECONDS" -lt "$deadline" ] || die "$(master_ready && echo "the master is ready" || echo "the master is $master_state/$master_health"), ${#usable_workers[@]} of $workers worker(s) healthy after ${timeout}s (see: docker-compose -p $project logs)"
     done
-    [ "$unhealthy" -gt 0 ] || break
-    [ "$SECONDS" -lt "$deadline" ] || die "$unhealthy container(s) not healthy after ${BANDSAW_HEALTH_TIMEOUT:-180}s (see: ${compose[*]} logs)"
-    sleep 2
-done
+fi
 
 # The job folder in ./data (the master's /data). Writable by the container's mpi user whatever
 # its uid, since bandsaw writes its output atomically (temporary file, then rename) beside it.
@@ -61,19 +137,60 @@ job="job-$$-$RANDOM"
 jobdir="$here/data/$job"
 mkdir -m 777 "$jobdir"
 chmod 777 "$jobdir"
-trap 'rm -rf "$jobdir"' EXIT
+errors=$(mktemp)
+trap 'rm -rf "$jobdir" "$errors"' EXIT
+# Interrupted (Ctrl-C, a timeout): `docker exec` does not pass the signal into the container, so
+# the job's mpirun would run on; it is ended there (it takes its daemons and ranks with it).
+# No pkill in the image: the processes are found by the job folder on their command line.
+stop_job() {
+    # shellcheck disable=SC2016  # $1 expands in the container's shell
+    docker exec --user mpi "$master_id" bash -c 'for p in /proc/[0-9]*; do
+            grep -qF "/data/$1/" "$p/cmdline" 2>/dev/null && kill "${p#/proc/}" 2>/dev/null; done; true' _ "$job" || true
+    exit 130
+}
+trap stop_job INT TERM
 name=$(basename "$input")
 out_name=$(basename "$output")
 cp -R "$input" "$jobdir/$name"
 chmod -R a+rX "$jobdir/$name"
 if [ -d "$input" ]; then mkdir -m 777 "$jobdir/$out_name" && chmod 777 "$jobdir/$out_name"; fi
 
-in_master() { "${compose[@]}" exec -T --user mpi master "$@"; }
-in_master make-hostfile --workers "$workers" -o /home/mpi/hostfile \
-    || die "could not write the hostfile in the master container"
+# One exec: the hostfile of exactly the chosen nodes (addresses: see make-hostfile.sh), then
+# the launch. Its stderr is kept aside so that a lost node reads as one line, not as Open MPI's
+# report of it.
 status=0
-in_master bandsaw-mpirun "$ranks" "/data/$job/$name" -o "/data/$job/$out_name" "$@" || status=$?
-[ "$status" -eq 0 ] || { echo "error: the bandsaw job failed in the compose cluster (exit $status)" >&2; exit "$status"; }
+docker exec --user mpi \
+    -e BANDSAW_MASTER_HOST="$master_ip" -e BANDSAW_WORKER_HOSTS="${usable_workers[*]}" \
+    "$master_id" bash -c 'make-hostfile --workers "$1" --timeout 5 -o "$HOME/hostfile" && shift && exec bandsaw-mpirun "$@"' \
+    _ "$workers" "$ranks" "/data/$job/$name" -o "/data/$job/$out_name" "$@" 2>"$errors" || status=$?
+# Open MPI's launcher warns when it cannot move an ssh child into its own process group
+# because the child already ran exec (a harmless race under docker exec): not the user's news.
+grep -v 'plm:rsh: Warning: setpgid' "$errors" > "$errors.kept" || true
+mv -f "$errors.kept" "$errors"
+
+if [ "$status" -ne 0 ]; then
+    # A node lost during the job: one of the chosen workers is no longer running (or was
+    # restarted). Said once, with the node's name and address; Open MPI's report is dropped.
+    lost=""
+    nodes_after=$(survey)
+    for i in "${!usable_workers[@]}"; do
+        ip=${usable_workers[$i]} name=${usable_names[$i]}
+        state=$(awk -v n="/$name" '$8 == n {print $3}' <<< "$nodes_after")
+        if [ "$state" != running ]; then
+            exit_code=$(docker inspect -f '{{.State.ExitCode}}' "$name" 2>/dev/null || echo "?")
+            lost="${lost:+$lost, }$name ($ip, ${state:-removed}, exit $exit_code)"
+        fi
+    done
+    if [ -n "$lost" ]; then
+        echo "error: node lost during the job: $lost; the job was aborted, no output written" >&2
+        exit 1
+    fi
+    cat "$errors" >&2
+    # bandsaw's own refusals (bad usage 2, bad image 3) already said why in one error: line.
+    grep -q '^error:' "$errors" || echo "error: the bandsaw job failed in the compose cluster (exit $status)" >&2
+    exit "$status"
+fi
+cat "$errors" >&2
 
 # Copy the result out (a file, or a folder's files into OUTPUT/).
 if [ -d "$jobdir/$out_name" ]; then
@@ -90,7 +207,7 @@ if [ "$show" != 0 ]; then
     # terminal since the exec has none of its own.
     preview_in_master() {
         local rel=${1#"$output"}
-        in_master bandsaw view "/data/$job/$out_name$rel" --width "$(tput cols 2>/dev/null || echo 80)" \
+        docker exec --user mpi "$master_id" bandsaw view "/data/$job/$out_name$rel" --width "$(tput cols 2>/dev/null || echo 80)" \
             --height "$(( $(tput lines 2>/dev/null || echo 26) - 2 ))"
     }
     # shellcheck source=scripts/show-result.sh

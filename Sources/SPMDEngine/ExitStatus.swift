@@ -17,6 +17,8 @@ public enum ExitStatus: Int32, Sendable {
 
     public init(for error: any Error) {
         switch error {
+        // An output extension bandsaw cannot write is a usage error, not a bad image.
+        case ImageError.unknownOutputFormat: self = .usage
         case is ImageError: self = .badImage
         case is FilterSpecError, is LaunchError: self = .usage
         default: self = .failure

@@ -73,9 +73,10 @@ struct ProcessCommand: ParsableCommand {
         guard (0...9).contains(compression) else { throw ValidationError("--compression must be in 0...9") }
         // ArgumentParser reports only ValidationError as a usage error (exit 2).
         do { _ = try specs() } catch { throw ValidationError("\(error) (see 'bandsaw ops')") }
-        if inputs.count == 1, !isDirectory(inputs[0]), !isDirectory(output) {
-            do { _ = try ImageFormat.forOutput(path: output) } catch { throw ValidationError(error.description) }
-        }
+        // Nothing here may depend on the file system: every rank validates, and other hosts may
+        // not see the input at all (a Compose worker has no /data), so a check that passes on
+        // rank 0 and fails elsewhere would leave rank 0 waiting in MPI_Init for ranks that
+        // exited. Whether the output is a folder or a file is rank 0's call (resolveJobs).
     }
 
     /// The parsed pipeline; `sobel` when no `--op` is given.
@@ -105,7 +106,10 @@ struct ProcessCommand: ParsableCommand {
     /// may not even see the input files).
     func resolveJobs() -> Result<[ImageJob], ImageError> {
         let batch = inputs.count > 1 || inputs.contains(where: isDirectory) || isDirectory(output)
-        guard batch else { return .success([ImageJob(input: inputs[0], output: output)]) }
+        guard batch else {
+            do throws(ImageError) { _ = try ImageFormat.forOutput(path: output) } catch { return .failure(error) }
+            return .success([ImageJob(input: inputs[0], output: output)])
+        }
         var files: [String] = []
         for input in inputs {
             if isDirectory(input) {
