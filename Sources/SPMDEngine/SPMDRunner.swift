@@ -102,7 +102,7 @@ public struct SPMDRunner {
             case .success(let list): header = [0, Int64(list.count)]
             case .failure(let error):
                 Console.error(error.description)
-                header = [Int64(ExitStatus.badImage.rawValue), 0]
+                header = [Int64(ExitStatus(for: error).rawValue), 0]
             }
         }
         try world.broadcast(&header)
