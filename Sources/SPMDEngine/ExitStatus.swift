@@ -20,8 +20,15 @@ public enum ExitStatus: Int32, Sendable {
         // An output extension bandsaw cannot write is a usage error, not a bad image.
         case ImageError.unknownOutputFormat: self = .usage
         case is ImageError: self = .badImage
-        case is FilterSpecError, is LaunchError: self = .usage
+        case is FilterSpecError, is LaunchError, is UsageError: self = .usage
         default: self = .failure
         }
     }
+}
+
+/// A command line that names something impossible, found only once rank 0 looks at the files
+/// (two inputs of a batch that would write the same output, say): exit 2.
+public struct UsageError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }

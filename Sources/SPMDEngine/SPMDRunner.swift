@@ -94,14 +94,14 @@ public struct SPMDRunner {
 
     /// Runs every job; `jobs` is rank 0's list (ignored elsewhere). Returns the exit status
     /// every rank agrees on: the worst over the images.
-    public func run(jobs: Result<[ImageJob], ImageError>) throws -> ExitStatus {
+    public func run(jobs: Result<[ImageJob], any Error>) throws -> ExitStatus {
         TemporaryFiles.installSignalHandlers()
         var header: [Int64] = [0, 0]
         if isRoot {
             switch jobs {
             case .success(let list): header = [0, Int64(list.count)]
             case .failure(let error):
-                Console.error(error.description)
+                Console.error("\(error)")
                 header = [Int64(ExitStatus(for: error).rawValue), 0]
             }
         }

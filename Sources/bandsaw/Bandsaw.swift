@@ -104,7 +104,7 @@ struct ProcessCommand: ParsableCommand {
 
     /// Expands folders and pairs each input with its output path (rank 0 only: other hosts
     /// may not even see the input files).
-    func resolveJobs() -> Result<[ImageJob], ImageError> {
+    func resolveJobs() -> Result<[ImageJob], any Error> {
         let batch = inputs.count > 1 || inputs.contains(where: isDirectory) || isDirectory(output)
         guard batch else {
             do throws(ImageError) { _ = try ImageFormat.forOutput(path: output) } catch { return .failure(error) }
@@ -114,7 +114,7 @@ struct ProcessCommand: ParsableCommand {
         for input in inputs {
             if isDirectory(input) {
                 guard let names = try? FileManager.default.contentsOfDirectory(atPath: input) else {
-                    return .failure(.io(path: input, detail: "cannot list folder"))
+                    return .failure(ImageError.io(path: input, detail: "cannot list folder"))
                 }
                 let images = names.filter { ["png", "pgm", "ppm", "pnm"].contains(($0 as NSString).pathExtension.lowercased()) }
                 files += images.sorted().map { (input as NSString).appendingPathComponent($0) }
@@ -122,12 +122,22 @@ struct ProcessCommand: ParsableCommand {
                 files.append(input)
             }
         }
+        let jobs = files.map { ImageJob(input: $0, output: (output as NSString).appendingPathComponent(($0 as NSString).lastPathComponent)) }
+        // Two inputs with one name (a/x.png b/x.png) would overwrite each other's output.
+        var seen: [String: String] = [:]
+        for job in jobs {
+            if let first = seen[job.output] {
+                return .failure(UsageError("\(first) and \(job.input) would both be written to \(job.output); "
+                                           + "run them separately or rename one"))
+            }
+            seen[job.output] = job.input
+        }
         do {
             try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
         } catch {
-            return .failure(.io(path: output, detail: "cannot create output folder"))
+            return .failure(ImageError.io(path: output, detail: "cannot create output folder"))
         }
-        return .success(files.map { ImageJob(input: $0, output: (output as NSString).appendingPathComponent(($0 as NSString).lastPathComponent)) })
+        return .success(jobs)
     }
 }
 

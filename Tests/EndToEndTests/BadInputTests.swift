@@ -128,4 +128,23 @@ struct BadInputTests {
         #expect(run.status == 3, "exit \(run.status): \(run.stderr)")
         Self.expectOneErrorLine(run, "unwritable")
     }
+
+    @Test("a batch whose inputs share a name exits 2 before any work, one line, no output")
+    func duplicateOutputNames() throws {
+        try #require(Harness.mpirunAvailable, "mpirun is not installed")
+        let root = try Harness.temporaryFolder("dup")
+        defer { Harness.cleanup(root) }
+        for folder in ["a", "b"] {
+            let dir = root.appendingPathComponent(folder)
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            try writeImage(GeneratedImages.make(width: 9, height: 7, channels: 3, seed: 2), path: dir.appendingPathComponent("x.png").path)
+        }
+        let out = root.appendingPathComponent("out")
+        let r = try Harness.mpirun(3, [root.appendingPathComponent("a/x.png").path, root.appendingPathComponent("b/x.png").path,
+                                       "-o", out.path, "--quiet"], timeout: 60)
+        #expect(r.status == 2, "\(r.status) \(r.stderr)")
+        let lines = r.stderr.split(separator: "\n")
+        #expect(lines.count == 1 && lines[0].hasPrefix("error:") && lines[0].contains("would both be written"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out.path))
+    }
 }
