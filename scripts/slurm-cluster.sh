@@ -22,6 +22,8 @@
 # and prints the logs.
 set -euo pipefail
 
+# The checkout this script belongs to (its executables run on every node).
+repo=$(cd "$(dirname "$0")/.." && pwd -P)
 cmd=${1:?usage: slurm-cluster.sh up|up-netns|client|down DIR ...}
 dir=${2:?missing DIR}
 export SLURM_CONF="$dir/slurm.conf"
@@ -185,12 +187,21 @@ up() {
 # jobs do not meet in one /tmp as they would not on two machines (Slurm's PMIx plugin and Open
 # MPI keep per-job files there under the same names). nsenter rather than `ip netns exec`,
 # which remounts /sys and so hides the cgroup file system slurmd insists on finding.
+#
+# A checkout that itself lives under /tmp (a CI clone, say) stays visible: it is bind-mounted
+# aside before the fresh tmpfs covers /tmp, then moved back to its own path inside it.
 on_host() {
     local host=$1
     shift
+    local keep=""
+    case "$repo/" in /tmp/*) keep=$repo ;; esac
     # shellcheck disable=SC2016  # the inner shell expands its own positional parameters
     detached nsenter --net="/run/netns/$host" unshare --uts --mount --propagation private \
-        sh -c 'hostname "$0" && mount -t tmpfs -o mode=1777 tmpfs /tmp && exec "$@"' "$host" "$@"
+        sh -c 'hostname "$0" && keep=$1 && shift &&
+               if [ -n "$keep" ]; then mkdir -p /run/bandsaw-keep && mount --bind "$keep" /run/bandsaw-keep; fi &&
+               mount -t tmpfs -o mode=1777 tmpfs /tmp &&
+               if [ -n "$keep" ]; then mkdir -p "$keep" && mount --move /run/bandsaw-keep "$keep"; fi &&
+               exec "$@"' "$host" "$keep" "$@"
 }
 
 up_netns() {
