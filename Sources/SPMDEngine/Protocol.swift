@@ -4,6 +4,24 @@ import Glibc
 import ImageCore
 import MPIKit
 
+// MARK: - The job list
+
+/// Rank 0's word on the whole run: how many images follow, or why there are none.
+struct JobListHeader: Equatable {
+    var status = ExitStatus.success
+    var count = 0
+
+    var wire: [Int64] { [Int64(status.rawValue), Int64(count)] }
+
+    init(status: ExitStatus = .success, count: Int = 0) { self.status = status; self.count = count }
+
+    init(wire w: [Int64]) {
+        precondition(w.count == 2, "a job list header has 2 fields")
+        status = ExitStatus(rawValue: Int32(w[0])) ?? .failure
+        count = Int(w[1])
+    }
+}
+
 // MARK: - The job header
 
 /// What rank 0 tells every rank about an image before any pixel moves: one broadcast, encoded

@@ -96,22 +96,24 @@ public struct SPMDRunner {
     /// every rank agrees on: the worst over the images.
     public func run(jobs: Result<[ImageJob], any Error>) throws -> ExitStatus {
         TemporaryFiles.installSignalHandlers()
-        var header: [Int64] = [0, 0]
+        var header = JobListHeader()
         if isRoot {
             switch jobs {
-            case .success(let list): header = [0, Int64(list.count)]
+            case .success(let list): header.count = list.count
             case .failure(let error):
                 Console.error("\(error)")
-                header = [Int64(ExitStatus(for: error).rawValue), 0]
+                header.status = ExitStatus(for: error)
             }
         }
-        try world.broadcast(&header)
-        if header[0] != 0 { return ExitStatus(rawValue: Int32(header[0])) ?? .failure }
+        var wire = header.wire
+        try world.broadcast(&wire)
+        header = JobListHeader(wire: wire)
+        if header.status != .success { return header.status }
 
         let list = (try? jobs.get()) ?? []
         var worst = ExitStatus.success
         var reports: [ImageReport] = []
-        for index in 0..<Int(header[1]) {
+        for index in 0..<header.count {
             let job = isRoot ? list[index] : nil
             let (status, report) = try process(job)
             if status.rawValue > worst.rawValue { worst = status }
