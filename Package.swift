@@ -6,7 +6,8 @@ import PackageDescription
 // Data flows one way: ImageCore (pure Swift: image, codecs, kernels, band plan) and MPIKit
 // (the only Swift that imports CMPI) <- SPMDEngine (the driver: read, scatter, halos, filter,
 // encode, gather, write, with timing and the ranks' agreement) <- bandsaw (the command line).
-// CPNG is the one door to libpng: every libpng call, and every setjmp, lives in C.
+// CPNG is the one door to libpng: every libpng call, and every setjmp, lives in C. CKernels holds
+// the AVX2 kernels, each compiled for AVX2 by a function attribute and called only when the CPU has it.
 
 let package = Package(
     name: "bandsaw",
@@ -33,8 +34,12 @@ let package = Package(
             linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("z"), .linkedLibrary("deflate")]
         ),
 
+        // Vector kernels (AVX2) behind run-time CPU dispatch; ImageCore's Swift kernels are the
+        // portable path and the reference.
+        .target(name: "CKernels"),
+
         // MARK: - Libraries
-        .target(name: "ImageCore", dependencies: ["CPNG"], linkerSettings: [.linkedLibrary("m")]),
+        .target(name: "ImageCore", dependencies: ["CPNG", "CKernels"], linkerSettings: [.linkedLibrary("m")]),
         .target(name: "MPIKit", dependencies: ["CMPI"]),
         .target(name: "SPMDEngine", dependencies: ["ImageCore", "MPIKit"]),
 

@@ -27,8 +27,10 @@ public func luma(_ r: UInt8, _ g: UInt8, _ b: UInt8) -> UInt8 {
 
 /// Converts rows of any channel layout to one luma channel.
 struct GrayscaleKernel: Kernel {
+    var path = SIMDPath.active
     var halo: Int { 0 }
     func outputChannels(forInput inputChannels: Int) -> Int { 1 }
+    func using(_ path: SIMDPath) -> any Kernel { GrayscaleKernel(path: path) }
     func apply(_ input: Band, rows: Range<Int>) -> Band {
         input.assertHolds(rows, halo: 0)
         var out = input.makeOutput(rows: rows, channels: 1)
@@ -37,9 +39,10 @@ struct GrayscaleKernel: Kernel {
         input.pixels.withUnsafeBufferPointer { src in
             out.pixels.withUnsafeMutableBufferPointer { dst in
                 let s = src.baseAddress! + start, d = dst.baseAddress!
-                switch c {
-                case 1, 2: for i in 0..<n { d[i] = s[i &* c] }
-                default: for i in 0..<n { let p = s + i &* c; d[i] = luma(p[0], p[1], p[2]) }
+                switch (c, path) {
+                case (1, _), (2, _): for i in 0..<n { d[i] = s[i &* c] }
+                case (_, .avx2): VectorKernels.luma(s, d, pixels: n, channels: c)
+                case (_, .baseline): for i in 0..<n { let p = s + i &* c; d[i] = luma(p[0], p[1], p[2]) }
                 }
             }
         }
@@ -49,15 +52,29 @@ struct GrayscaleKernel: Kernel {
 
 /// 255 minus each sample; the alpha channel (2 or 4 channels) is kept.
 struct InvertKernel: Kernel {
+    var path = SIMDPath.active
     var halo: Int { 0 }
     func outputChannels(forInput inputChannels: Int) -> Int { inputChannels }
+    func using(_ path: SIMDPath) -> any Kernel { InvertKernel(path: path) }
     func apply(_ input: Band, rows: Range<Int>) -> Band {
         input.assertHolds(rows, halo: 0)
-        var out = input.slice(rows: rows)
-        let hasAlpha = input.channels == 2 || input.channels == 4, c = input.channels
-        out.pixels.withUnsafeMutableBufferPointer { p in
-            for i in 0..<p.count where !(hasAlpha && i % c == c - 1) { p[i] = 255 &- p[i] }
+        guard path == .avx2, !rows.isEmpty, input.rowBytes > 0 else {
+            var out = input.slice(rows: rows)
+            let hasAlpha = input.channels == 2 || input.channels == 4, c = input.channels
+            out.pixels.withUnsafeMutableBufferPointer { p in
+                for i in 0..<p.count where !(hasAlpha && i % c == c - 1) { p[i] = 255 &- p[i] }
+            }
+            return out
         }
-        return out
+        // Straight from the input into fresh storage: one pass over memory, not a copy and a pass.
+        let count = rows.count * input.rowBytes, start = (rows.lowerBound - input.firstRow) * input.rowBytes
+        let pixels = PixelStorage.uninitialized(count: count) { out in
+            input.pixels.withUnsafeBufferPointer { src in
+                VectorKernels.invert(src.baseAddress! + start, out.baseAddress!, pixels: rows.count * input.width,
+                                     channels: input.channels)
+            }
+        }
+        return Band(width: input.width, channels: input.channels, imageHeight: input.imageHeight,
+                    firstRow: rows.lowerBound, pixels: pixels)
     }
 }

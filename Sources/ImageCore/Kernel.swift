@@ -12,6 +12,13 @@ public protocol Kernel: Sendable {
     /// Computes image rows `rows` from `input`, which must hold every row of
     /// `max(0, rows.lowerBound - halo) ..< min(imageHeight, rows.upperBound + halo)`.
     func apply(_ input: Band, rows: Range<Int>) -> Band
+    /// The same kernel computed on `path` (same bits, other instructions). Kernels with no
+    /// vector path of their own return themselves.
+    func using(_ path: SIMDPath) -> any Kernel
+}
+
+extension Kernel {
+    public func using(_ path: SIMDPath) -> any Kernel { self }
 }
 
 extension Band {
@@ -24,7 +31,7 @@ extension Band {
     /// An empty output band of the given channel count for `rows`, to be filled by a kernel.
     public func makeOutput(rows: Range<Int>, channels outChannels: Int) -> Band {
         Band(width: width, channels: outChannels, imageHeight: imageHeight, firstRow: rows.lowerBound,
-             pixels: [UInt8](repeating: 0, count: rows.count * width * outChannels))
+             pixels: PixelStorage.zeroed(count: rows.count * width * outChannels))
     }
 
     /// Checks the kernel contract's precondition: every row the kernel may read is present.
@@ -40,6 +47,9 @@ public struct Pipeline: Sendable {
     public var stages: [any Kernel]
 
     public init(_ stages: [any Kernel]) { self.stages = stages }
+
+    /// Every stage on `path`.
+    public func using(_ path: SIMDPath) -> Pipeline { Pipeline(stages.map { $0.using(path) }) }
 
     /// Rows needed above and below for the whole pipeline run in one go (the "wide halo").
     public var totalHalo: Int { stages.reduce(0) { $0 + $1.halo } }

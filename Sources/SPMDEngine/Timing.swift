@@ -1,5 +1,6 @@
 import Foundation
 import MPIKit
+import ImageCore
 
 /// The phases of one distributed image, in the order they happen.
 enum Phase: Int, CaseIterable {
@@ -88,6 +89,8 @@ struct RunReport: Encodable {
     var ranks: Int
     var halo_mode: String
     var pipeline: String
+    /// The kernel path rank 0 ran (`SIMDPath`); ranks on other hosts may differ, with the same bits.
+    var simd: String = SIMDPath.active.rawValue
     var images: [ImageReport]
 
     var json: String {

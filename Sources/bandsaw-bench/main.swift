@@ -3,7 +3,11 @@
 //
 //   bandsaw-bench [--reps N] [--size WxH] [--filter NAME]... [--json]
 //                 [--write-ppm PATH] [--compare-opencv] [--python PYTHON]
-//                 [--photo PNG | --synthetic]
+//                 [--photo PNG | --synthetic] [--path baseline|avx2]
+//
+// Each filter is measured on every kernel path this CPU supports (SIMDPath: the portable
+// Swift kernels and the AVX2 ones), or on the one --path names; the ratio to OpenCV is the
+// fastest path's.
 //
 // The image is Tests/Fixtures/photos/astronaut-256.png (or --photo) mirror-tiled to the size,
 // or a deterministic synthetic pattern when there is no photo or with --synthetic.
@@ -26,6 +30,7 @@ struct Options {
     var python = "python3"
     var photo: String?
     var synthetic = false
+    var path: String?
 
     init(_ arguments: [String]) {
         var args = arguments[...]
@@ -47,10 +52,11 @@ struct Options {
             case "--python": python = value(arg)
             case "--photo": photo = value(arg)
             case "--synthetic": synthetic = true
+            case "--path": path = value(arg)
             case "-h", "--help":
                 print("usage: bandsaw-bench [--reps N] [--size WxH] [--filter NAME]... [--json] "
                       + "[--write-ppm PATH] [--compare-opencv] [--python PYTHON] "
-                      + "[--photo PNG | --synthetic]")
+                      + "[--photo PNG | --synthetic] [--path baseline|avx2]")
                 exit(0)
             default: fail("unknown argument '\(arg)'")
             }
@@ -134,6 +140,8 @@ struct Result: Codable {
     var spec: String
     var megapixelsPerSecond: Double
     var medianMilliseconds: Double
+    /// The kernel path (`SIMDPath`) measured; nil in OpenCV's rows.
+    var path: String? = nil
 }
 
 /// Median wall time of `reps` runs of `kernel` over the whole image as one band.
@@ -157,6 +165,9 @@ func measure(_ label: String, spec: String, _ kernel: any Kernel, on image: Imag
 
 // MARK: - OpenCV side
 
+/// Matches an OpenCV row to a bandsaw row: the same spec, and both from gray input or both not.
+func openCVKey(_ r: Result) -> String { r.spec + (r.name.hasSuffix("/gray") ? "/gray" : "") }
+
 /// Runs scripts/bench_opencv.py on the same pixels and returns MP/s by bandsaw filter name.
 func runOpenCV(ppm: String, specs: [String], options: Options) -> [String: Double] {
     let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
@@ -173,7 +184,7 @@ func runOpenCV(ppm: String, specs: [String], options: Options) -> [String: Doubl
     guard process.terminationStatus == 0,
           let rows = try? JSONDecoder().decode([Result].self, from: data)
     else { fail("bench_opencv.py failed (status \(process.terminationStatus)); is opencv-python-headless installed?") }
-    return Dictionary(rows.map { ($0.name, $0.megapixelsPerSecond) }, uniquingKeysWith: max)
+    return Dictionary(rows.map { (openCVKey($0), $0.megapixelsPerSecond) }, uniquingKeysWith: max)
 }
 
 // MARK: - Main
@@ -188,16 +199,37 @@ let source = photo != nil ? "\((options.photo ?? fixture).split(separator: "/").
 
 let gray = Filters.named("grayscale")!.make(Filters.named("grayscale")!.defaults).apply(image.asBand, rows: 0..<image.height).asImage
 
+/// Every filter at its defaults, then the large windows users run (the issue-11 floors name them).
+let defaultSpecs = Filters.all.map(\.name) + ["gaussian:sigma=8", "box:size=15", "median:size=15"]
+var specs: [FilterSpec] = []
+for text in options.filters.isEmpty ? defaultSpecs : options.filters {
+    do { specs.append(try FilterSpec(parsing: text)) } catch { fail("\(text): \(error)") }
+}
+
+/// Every kernel path this CPU runs (or the one --path names), each measured on its own.
+let paths: [SIMDPath] = options.path.map { p in
+    guard let path = SIMDPath(rawValue: p), path.isSupported else { fail("--path \(p): not a path this CPU runs") }
+    return [path]
+} ?? SIMDPath.supported
+
 var results: [Result] = []
-let chosen = Filters.all.filter { options.filters.isEmpty || options.filters.contains($0.name) }
-for descriptor in chosen {
-    let spec = (try? FilterSpec(parsing: descriptor.name))?.description ?? descriptor.name
-    results.append(measure(descriptor.name, spec: spec, descriptor.make(descriptor.defaults), on: image,
-                           reps: options.reps))
-    if descriptor.outputMode == .gray && descriptor.name != "grayscale" && descriptor.name != "threshold" {
+for spec in specs {
+    let descriptor = Filters.named(spec.name)!
+    // Rows are labelled by name when the parameters are the defaults, by the full spec otherwise.
+    let label = spec.parameters == descriptor.defaults ? spec.name : spec.description
+    for path in paths {
+        var r = measure(label, spec: spec.description, spec.makeKernel().using(path), on: image, reps: options.reps)
+        r.path = path.rawValue
+        results.append(r)
+    }
+    if descriptor.outputMode == .gray && spec.name != "grayscale" && spec.name != "threshold" {
         // The same filter on a gray input: the like-for-like match for OpenCV on a gray image.
-        results.append(measure(descriptor.name + "/gray", spec: spec, descriptor.make(descriptor.defaults),
-                               on: gray, reps: options.reps))
+        for path in paths {
+            var r = measure(label + "/gray", spec: spec.description, spec.makeKernel().using(path), on: gray,
+                            reps: options.reps)
+            r.path = path.rawValue
+            results.append(r)
+        }
     }
 }
 
@@ -207,39 +239,55 @@ var openCV: [String: Double] = [:]
 if options.compareOpenCV {
     let path = options.writePPM ?? NSTemporaryDirectory() + "bandsaw-bench-\(getpid()).ppm"
     if options.writePPM == nil { writePPM(image, to: path) }
-    openCV = runOpenCV(ppm: path, specs: results.map(\.spec), options: options)
+    openCV = runOpenCV(ppm: path, specs: specs.map(\.description), options: options)
     if options.writePPM == nil { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// The rows of one label (one per path), in measuring order.
+let labels = results.map(\.name).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
+@MainActor func fastest(_ label: String) -> Result {
+    results.filter { $0.name == label }.max { $0.megapixelsPerSecond < $1.megapixelsPerSecond }!
 }
 
 if options.json {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-    let rows = results.map { r -> [String: String] in
-        var row = ["name": r.name, "spec": r.spec, "megapixelsPerSecond": String(format: "%.1f", r.megapixelsPerSecond),
-                   "medianMilliseconds": String(format: "%.2f", r.medianMilliseconds)]
-        if let cv = openCV[r.name] { row["opencvMegapixelsPerSecond"] = String(format: "%.1f", cv) }
+    let rows = labels.map { label -> [String: String] in
+        let best = fastest(label)
+        var row = ["name": label, "spec": best.spec, "fastestPath": best.path!,
+                   "megapixelsPerSecond": String(format: "%.1f", best.megapixelsPerSecond),
+                   "medianMilliseconds": String(format: "%.2f", best.medianMilliseconds)]
+        for r in results where r.name == label {
+            row["megapixelsPerSecond." + r.path!] = String(format: "%.1f", r.megapixelsPerSecond)
+        }
+        if let cv = openCV[openCVKey(best)] { row["opencvMegapixelsPerSecond"] = String(format: "%.1f", cv) }
         return row
     }
     print(String(decoding: try! encoder.encode(rows), as: UTF8.self))
 } else {
     print("bandsaw-bench: \(image.width)x\(image.height) RGB (\(source)), \(options.reps) runs each, median, one thread")
-    let header = options.compareOpenCV ? "filter            bandsaw MP/s   ms      OpenCV MP/s  ratio"
-                                       : "filter            bandsaw MP/s   ms"
+    var header = "filter                "
+    for path in paths { header += path.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0) + "MP/s " }
+    header += "  best ms"
+    if options.compareOpenCV { header += "   OpenCV MP/s  ratio" }
     print(header)
-    for r in results {
-        var line = r.name.padding(toLength: 18, withPad: " ", startingAt: 0)
-            + String(format: "%12.1f %7.2f", r.megapixelsPerSecond, r.medianMilliseconds)
+    for label in labels {
+        var line = label.padding(toLength: 22, withPad: " ", startingAt: 0)
+        for r in results where r.name == label { line += String(format: "%13.1f ", r.megapixelsPerSecond) }
+        let best = fastest(label)
+        line += String(format: "%9.2f", best.medianMilliseconds)
         if options.compareOpenCV {
-            if let cv = openCV[r.name] {
-                line += String(format: "   %10.1f  %5.2fx", cv, r.megapixelsPerSecond / cv)
+            if let cv = openCV[openCVKey(best)] {
+                line += String(format: "   %11.1f  %5.2fx", cv, best.megapixelsPerSecond / cv)
             } else {
-                line += "          n/a"
+                line += "           n/a"
             }
         }
         print(line)
     }
-    if let ours = results.first(where: { $0.name == "sobel" }), let theirs = openCV["sobel/gray"] {
+    if let theirs = openCV["sobel/gray"], labels.contains("sobel") {
         // The strictest reading: bandsaw converting RGB to luma itself, OpenCV handed gray.
-        print(String(format: "sobel from RGB vs OpenCV Sobel x + Sobel y + magnitude on gray: %.2fx", ours.megapixelsPerSecond / theirs))
+        print(String(format: "sobel from RGB vs OpenCV Sobel x + Sobel y + magnitude on gray: %.2fx",
+                     fastest("sobel").megapixelsPerSecond / theirs))
     }
 }

@@ -73,6 +73,12 @@ struct ProcessCommand: ParsableCommand {
         guard (0...9).contains(compression) else { throw ValidationError("--compression must be in 0...9") }
         // ArgumentParser reports only ValidationError as a usage error (exit 2).
         do { _ = try specs() } catch { throw ValidationError("\(error) (see 'bandsaw ops')") }
+        // An unknown BANDSAW_SIMD name is refused; a known path this CPU lacks is not (a rank on an
+        // older host of a mixed cluster falls back to the portable kernels: same bits, and no
+        // rank fails a check the others pass).
+        do { _ = try SIMDPath.requested(by: ProcessInfo.processInfo.environment[SIMDPath.environmentVariable]) }
+        catch SIMDPathError.unknown(let value) { throw ValidationError("\(SIMDPathError.unknown(value))") }
+        catch {}
         // Nothing here may depend on the file system: every rank validates, and other hosts may
         // not see the input at all (a Compose worker has no /data), so a check that passes on
         // rank 0 and fails elsewhere would leave rank 0 waiting in MPI_Init for ranks that

@@ -41,7 +41,7 @@ struct EmbossKernel: Kernel {
         let count = rows.count * rowBytes
         guard count > 0 else { return input.makeOutput(rows: rows, channels: c) }
         let last = input.imageHeight - 1
-        let pixels = [UInt8](unsafeUninitializedCapacity: count) { outBuffer, initialized in
+        let pixels = PixelStorage.uninitialized(count: count) { outBuffer in
             input.pixels.withUnsafeBufferPointer { src in
                 for y in rows {
                     let row = { (r: Int) in src.baseAddress! + (r - input.firstRow) * rowBytes }
@@ -68,7 +68,6 @@ struct EmbossKernel: Kernel {
                     }
                 }
             }
-            initialized = count
         }
         return Band(width: width, channels: c, imageHeight: input.imageHeight, firstRow: rows.lowerBound,
                     pixels: pixels)
@@ -78,18 +77,24 @@ struct EmbossKernel: Kernel {
 /// Binary threshold of luma, gray out: `out = L >= value ? 255 : 0`.
 struct ThresholdKernel: Kernel {
     var value: Int
+    var path = SIMDPath.active
     var halo: Int { 0 }
     func outputChannels(forInput inputChannels: Int) -> Int { 1 }
+    func using(_ path: SIMDPath) -> any Kernel { ThresholdKernel(value: value, path: path) }
 
     func apply(_ input: Band, rows: Range<Int>) -> Band {
         input.assertHolds(rows, halo: 0)
         let n = rows.count * input.width, c = input.channels
         guard n > 0 else { return input.makeOutput(rows: rows, channels: 1) }
         let level = Int16(value), start = (rows.lowerBound - input.firstRow) * input.rowBytes
-        let pixels = [UInt8](unsafeUninitializedCapacity: n) { outBuffer, initialized in
+        let pixels = PixelStorage.uninitialized(count: n) { outBuffer in
             input.pixels.withUnsafeBufferPointer { src in
                 let s = src.baseAddress! + start, d = outBuffer.baseAddress!
                 @inline(__always) func level255(_ l: UInt8) -> UInt8 { Int16(l) >= level ? 255 : 0 }
+                if path == .avx2 {
+                    VectorKernels.threshold(s, d, pixels: n, channels: c, level: value)
+                    return
+                }
                 switch c {
                 case 1: for i in 0..<n { d[i] = level255(s[i]) }
                 case 2: for i in 0..<n { d[i] = level255(s[2 &* i]) }
@@ -97,7 +102,6 @@ struct ThresholdKernel: Kernel {
                 default: for i in 0..<n { let p = s + 4 &* i; d[i] = level255(luma(p[0], p[1], p[2])) }
                 }
             }
-            initialized = n
         }
         return Band(width: input.width, channels: 1, imageHeight: input.imageHeight,
                     firstRow: rows.lowerBound, pixels: pixels)

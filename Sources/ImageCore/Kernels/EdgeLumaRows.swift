@@ -25,7 +25,7 @@ func edgeLumaOperator(
     let stride = chunks * edgeChunk + 2 * edgeChunk
     var scratch = [Int16](repeating: 0, count: 3 * stride + edgeChunk)
     let last = input.imageHeight - 1, c = input.channels, rowBytes = input.rowBytes
-    let pixels = [UInt8](unsafeUninitializedCapacity: count) { outBuffer, initialized in
+    let pixels = PixelStorage.uninitialized(count: count) { outBuffer in
         input.pixels.withUnsafeBufferPointer { src in
             scratch.withUnsafeMutableBufferPointer { ring in
                 let ringBase = ring.baseAddress!
@@ -61,7 +61,6 @@ func edgeLumaOperator(
                 }
             }
         }
-        initialized = count
     }
     return Band(width: width, channels: 1, imageHeight: input.imageHeight, firstRow: rows.lowerBound,
                 pixels: pixels)

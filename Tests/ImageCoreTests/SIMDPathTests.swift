@@ -1,0 +1,85 @@
+import Foundation
+import ImageCore
+import PropertyBased
+import Testing
+
+/// Every kernel path this CPU supports must give the portable (baseline) kernels' bits, for every
+/// filter, on random shapes, channel counts, parameters and band cuts. CI runs on a machine with
+/// AVX2, so there this suite compares the AVX2 kernels against the Swift reference.
+@Suite("Exactness: every SIMD path == the portable path")
+struct SIMDPathTests {
+    /// The non-baseline paths this machine runs (empty elsewhere: then only the detection test runs).
+    static let vectorPaths = SIMDPath.supported.filter { $0 != .baseline }
+
+    @Test("the CPU's AVX2 is detected (so the comparisons below really run)")
+    func detection() throws {
+        #if arch(x86_64)
+        let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let flags = cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") } ?? ""
+        let hasAVX2 = flags.split(separator: " ").contains("avx2")
+        #expect(SIMDPath.avx2.isSupported == hasAVX2, "/proc/cpuinfo says avx2: \(hasAVX2)")
+        #endif
+        #expect(SIMDPath.supported.first == .baseline)
+        #expect(SIMDPath.supported.contains(SIMDPath.active))
+    }
+
+    @Test("BANDSAW_SIMD values: a supported path, unset, unknown and unsupported")
+    func environmentValues() throws {
+        #expect(try SIMDPath.requested(by: nil) == nil)
+        #expect(try SIMDPath.requested(by: "") == nil)
+        #expect(try SIMDPath.requested(by: "baseline") == .baseline)
+        #expect(throws: SIMDPathError.unknown("sse9")) { try SIMDPath.requested(by: "sse9") }
+        if !SIMDPath.avx2.isSupported {
+            #expect(throws: SIMDPathError.unsupported(.avx2)) { try SIMDPath.requested(by: "avx2") }
+        }
+    }
+
+    /// One random case from `seed`: image, band count, and parameters with the halo bounded.
+    static func check(_ descriptor: FilterDescriptor, seed: UInt64, maxSide: Int, maxHalo: Int) {
+        var rng = SeededRandom(seed: seed)
+        let (image, ranks) = ExactnessTests.caseImage(&rng, maxSide: maxSide)
+        let parameters = descriptor.randomParameters(using: &rng, maxHalo: maxHalo)
+        let kernel = descriptor.make(parameters)
+        let reference = Pipeline([kernel.using(.baseline)]).apply(image)
+        for path in vectorPaths {
+            let pipeline = Pipeline([kernel.using(path)])
+            let whole = pipeline.apply(image), banded = bandedApply(pipeline, to: image, ranks: ranks)
+            let context = "\(descriptor.label(parameters)) on \(image.width)x\(image.height)x\(image.channels) (seed \(seed))"
+            #expect(whole == reference, "\(path.rawValue), whole: \(context): \(firstDifference(whole, reference))")
+            #expect(banded == reference, "\(path.rawValue), \(ranks) bands: \(context): \(firstDifference(banded, reference))")
+        }
+    }
+
+    @Test("every filter, random shapes and parameters (small windows)", arguments: Filters.all.map(\.name))
+    func everyFilter(name: String) async {
+        let descriptor = Filters.named(name)!
+        await propertyCheck(count: 150, input: Gen.uint64().withoutShrink()) { seed in
+            Self.check(descriptor, seed: seed, maxSide: 300, maxHalo: 6)
+        }
+    }
+
+    @Test("every windowed filter, large windows", arguments: Filters.all.filter { !$0.parameters.isEmpty }.map(\.name))
+    func largeWindows(name: String) async {
+        let descriptor = Filters.named(name)!
+        await propertyCheck(count: 25, input: Gen.uint64().withoutShrink()) { seed in
+            Self.check(descriptor, seed: seed, maxSide: 200, maxHalo: 130)
+        }
+    }
+
+    @Test("random pipelines on every path equal the portable pipeline")
+    func pipelines() async {
+        await propertyCheck(count: 100, input: Gen.uint64().withoutShrink()) { seed in
+            var rng = SeededRandom(seed: seed)
+            let (image, ranks) = ExactnessTests.caseImage(&rng, maxSide: 160)
+            let pipeline = Pipeline((0..<Int.random(in: 1...4, using: &rng)).map { _ in
+                let d = Filters.all.randomElement(using: &rng)!
+                return d.make(d.randomParameters(using: &rng, maxHalo: 4))
+            })
+            let reference = pipeline.using(.baseline).apply(image)
+            for path in Self.vectorPaths {
+                let banded = bandedApply(pipeline.using(path), to: image, ranks: ranks)
+                #expect(banded == reference, "\(path.rawValue) (seed \(seed)): \(firstDifference(banded, reference))")
+            }
+        }
+    }
+}
