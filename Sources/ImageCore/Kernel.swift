@@ -34,6 +34,14 @@ extension Band {
              pixels: PixelStorage.zeroed(count: rows.count * width * outChannels))
     }
 
+    /// An output band for `rows` whose samples `fill` writes, every one (so no zeroing first).
+    func makeOutput(rows: Range<Int>, channels outChannels: Int,
+                    filling fill: (UnsafeMutablePointer<UInt8>) -> Void) -> Band {
+        let count = rows.count * width * outChannels
+        return Band(width: width, channels: outChannels, imageHeight: imageHeight, firstRow: rows.lowerBound,
+                    pixels: PixelStorage.uninitialized(count: count) { if count > 0, let base = $0.baseAddress { fill(base) } })
+    }
+
     /// Checks the kernel contract's precondition: every row the kernel may read is present.
     @inlinable public func assertHolds(_ rows: Range<Int>, halo: Int) {
         let need = rowsNeeded(for: rows, halo: halo)

@@ -32,6 +32,29 @@ void ck_luma_avx2(const uint8_t *src, uint8_t *dst, size_t pixels, int channels)
 /** 255 where the luma (channel 0 for 1 or 2 channels) is >= `level`, else 0. */
 void ck_threshold_avx2(const uint8_t *src, uint8_t *dst, size_t pixels, int channels, int level);
 
+/** Gaussian pass 1 over one row: `centre` points at column 0 of a row padded with `radius`
+ *  replicated pixels each side; `n` samples (width x channels) of stride `c` go to `out`;
+ *  `weights[0...radius]` are the half kernel (sum of the full kernel 2^15). */
+void ck_gaussian_hpass_avx2(const uint8_t *centre, uint16_t *out, size_t n, size_t c, int radius,
+                            const uint16_t *weights);
+
+/** Gaussian pass 2 for one output row: `taps[0 ... 2 radius]` are pass-1 rows (taps[radius]
+ *  the row itself); `n` blurred bytes to `out`. */
+void ck_gaussian_vrow_avx2(const uint16_t *const *taps, int radius, const uint16_t *weights, size_t n,
+                           uint8_t *out);
+
+/** The unsharp mask for one row: pass 2 as above, then combined with the input row `x` and the
+ *  strength `amount256` (amount x 256). */
+void ck_sharpen_vrow_avx2(const uint16_t *const *taps, int radius, const uint16_t *weights, size_t n,
+                          const uint8_t *x, int32_t amount256, uint8_t *out);
+
+/** The box filter for `outRows` output rows of `width` pixels of `c` channels, window side
+ *  2 radius + 1. `rows[0 ... outRows + 2 radius - 1]` are the input rows from `radius` above the
+ *  first output row to `radius` below the last, already clamped to the image (replicate border).
+ *  Scratch: `columnSums`, `level` and `total`, (width + 2 radius) c entries each. */
+void ck_box_avx2(const uint8_t *const *rows, size_t outRows, size_t width, int c, int radius,
+                 uint8_t *out, uint16_t *columnSums, uint32_t *level, uint32_t *total);
+
 #endif
 
 #endif

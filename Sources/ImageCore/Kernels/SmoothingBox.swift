@@ -9,6 +9,7 @@
 struct BoxKernel: Kernel {
     /// Odd window side.
     let size: Int
+    var path = SIMDPath.active
     init(size: Int) {
         precondition(size >= 1 && size % 2 == 1, "box size must be odd")
         self.size = size
@@ -16,11 +17,24 @@ struct BoxKernel: Kernel {
 
     var halo: Int { size / 2 }
     func outputChannels(forInput inputChannels: Int) -> Int { inputChannels }
+    func using(_ path: SIMDPath) -> any Kernel { var k = self; k.path = path; return k }
 
     func apply(_ input: Band, rows: Range<Int>) -> Band {
         input.assertHolds(rows, halo: halo)
-        var out = input.makeOutput(rows: rows, channels: input.channels)
         let r = halo, c = input.channels, w = input.width, n = input.rowBytes, height = input.imageHeight
+        if path == .avx2 && !rows.isEmpty && n > 0 {
+            // The input rows each output row's window reaches, clamped: C sees no image edge.
+            let reach = (rows.lowerBound - r)..<(rows.upperBound + r)
+            return input.pixels.withUnsafeBufferPointer { src in
+                let pointers = reach.map { src.baseAddress! + (clampRow($0, height: height) - input.firstRow) * n }
+                return input.makeOutput(rows: rows, channels: c) { dst in
+                    pointers.withUnsafeBufferPointer {
+                        VectorKernels.box(rows: $0, outputRows: rows.count, width: w, channels: c, radius: r, into: dst)
+                    }
+                }
+            }
+        }
+        var out = input.makeOutput(rows: rows, channels: input.channels)
         guard !rows.isEmpty, n > 0 else { return out }
         let area = UInt64(size * size), half = area / 2
         let reciprocal = ((1 as UInt64) << 40 + (area - 1)) / area

@@ -76,13 +76,15 @@ private func mulWide(_ a: SIMD8<UInt16>, _ w: SIMD8<UInt16>) -> SIMD8<UInt32> {
 /// Runs the horizontal pass over the rows a band of output rows needs, keeping the last
 /// `2 radius + 1` of them in a ring, and calls `body` once per output row, in order, with the
 /// vertical tap rows of that row (`taps[radius]` is the row itself; rows past the image edge
-/// repeat the edge row) and the weights broadcast to vectors.
+/// repeat the edge row), the weights broadcast to vectors, and the weights themselves (for the
+/// AVX2 functions). `path` picks the horizontal pass.
 ///
 /// Horizontal output for row `y` is a pure function of input row `y`, and each output row reads
 /// exactly its clamped neighbours, so any band split yields the same bits.
 func withGaussianRows(
-    _ input: Band, rows: Range<Int>, taps: GaussianTaps,
-    _ body: (_ row: Int, _ taps: UnsafeBufferPointer<UnsafePointer<UInt16>>, _ weights: UnsafeBufferPointer<SIMD8<UInt16>>) -> Void
+    _ input: Band, rows: Range<Int>, taps: GaussianTaps, path: SIMDPath,
+    _ body: (_ row: Int, _ taps: UnsafeBufferPointer<UnsafePointer<UInt16>>, _ weights: UnsafeBufferPointer<SIMD8<UInt16>>,
+             _ scalarWeights: UnsafePointer<UInt16>) -> Void
 ) {
     let r = taps.radius, c = input.channels, n = input.rowBytes, height = input.imageHeight
     let ringSize = 2 * r + 1
@@ -98,6 +100,7 @@ func withGaussianRows(
         ring.withUnsafeMutableBufferPointer { ringBuf in
             padded.withUnsafeMutableBufferPointer { pad in
                 splat.withUnsafeBufferPointer { wv in
+                  taps.weights.withUnsafeBufferPointer { weights in
                     let base = src.baseAddress!, ringBase = ringBuf.baseAddress!
                     var tapRows = [UnsafePointer<UInt16>](repeating: UnsafePointer(ringBase), count: ringSize)
                     var nextRow = Swift.max(0, rows.lowerBound - r)  // first row without a horizontal pass yet
@@ -105,16 +108,24 @@ func withGaussianRows(
                         while nextRow <= Swift.min(height - 1, y + r) {
                             replicatePadded(row: base + (nextRow - input.firstRow) * n, width: input.width,
                                             channels: c, radius: r, into: pad.baseAddress!)
-                            horizontalPass(pad.baseAddress!, into: ringBase + (nextRow % ringSize) * slot,
-                                           count: n, stride: c, radius: r, weights: wv.baseAddress!)
+                            let slotBase = ringBase + (nextRow % ringSize) * slot
+                            switch path {
+                            case .avx2:
+                                VectorKernels.gaussianHorizontal(pad.baseAddress! + r * c, into: slotBase, count: n,
+                                                                 stride: c, radius: r, weights: weights.baseAddress!)
+                            case .baseline:
+                                horizontalPass(pad.baseAddress!, into: slotBase, count: n, stride: c, radius: r,
+                                               weights: wv.baseAddress!)
+                            }
                             nextRow += 1
                         }
                         for i in 0..<ringSize {
                             let source = clampRow(y - r + i, height: height)
                             tapRows[i] = UnsafePointer(ringBase + (source % ringSize) * slot)
                         }
-                        tapRows.withUnsafeBufferPointer { body(y, $0, wv) }
+                        tapRows.withUnsafeBufferPointer { body(y, $0, wv, weights.baseAddress!) }
                     }
+                  }
                 }
             }
         }
@@ -181,19 +192,20 @@ func verticalSum(_ taps: UnsafeBufferPointer<UnsafePointer<UInt16>>, _ wv: Unsaf
 /// Gaussian blur, each channel (alpha included) on its own; see the arithmetic at the top of the file.
 struct GaussianKernel: Kernel {
     let taps: GaussianTaps
+    var path = SIMDPath.active
     init(sigma: Double) { taps = GaussianTaps(sigma: sigma) }
 
     var halo: Int { taps.radius }
     func outputChannels(forInput inputChannels: Int) -> Int { inputChannels }
+    func using(_ path: SIMDPath) -> any Kernel { var k = self; k.path = path; return k }
 
     func apply(_ input: Band, rows: Range<Int>) -> Band {
         input.assertHolds(rows, halo: halo)
-        var out = input.makeOutput(rows: rows, channels: input.channels)
         let n = input.rowBytes
-        guard !rows.isEmpty, n > 0 else { return out }
-        out.pixels.withUnsafeMutableBufferPointer { dst in
-            withGaussianRows(input, rows: rows, taps: taps) { y, tapRows, wv in
-                let o = dst.baseAddress! + (y - rows.lowerBound) * n
+        return input.makeOutput(rows: rows, channels: input.channels) { dst in
+            withGaussianRows(input, rows: rows, taps: taps, path: path) { y, tapRows, wv, weights in
+                let o = dst + (y - rows.lowerBound) * n
+                if path == .avx2 { return VectorKernels.gaussianVertical(tapRows, weights: weights, count: n, into: o) }
                 var j = 0
                 while j &+ 8 <= n {
                     let v = (verticalSum8(tapRows, wv, at: j) &+ (1 << 21)) &>> 22
@@ -207,7 +219,6 @@ struct GaussianKernel: Kernel {
                 }
             }
         }
-        return out
     }
 }
 
@@ -217,6 +228,7 @@ struct SharpenKernel: Kernel {
     let taps: GaussianTaps
     /// `amount * 256`, rounded.
     let amount256: Int32
+    var path = SIMDPath.active
     init(amount: Double, sigma: Double) {
         taps = GaussianTaps(sigma: sigma)
         amount256 = Int32((amount * 256).rounded())
@@ -224,12 +236,11 @@ struct SharpenKernel: Kernel {
 
     var halo: Int { taps.radius }
     func outputChannels(forInput inputChannels: Int) -> Int { inputChannels }
+    func using(_ path: SIMDPath) -> any Kernel { var k = self; k.path = path; return k }
 
     func apply(_ input: Band, rows: Range<Int>) -> Band {
         input.assertHolds(rows, halo: halo)
-        var out = input.makeOutput(rows: rows, channels: input.channels)
         let n = input.rowBytes, a = amount256
-        guard !rows.isEmpty, n > 0 else { return out }
         /// One sample from its value and its pass-2 sum.
         @inline(__always) func sharpen(_ x: UInt8, _ s: UInt32) -> UInt8 {
             let blur = Int32(truncatingIfNeeded: (s &+ (1 << 14)) &>> 15)
@@ -237,11 +248,14 @@ struct SharpenKernel: Kernel {
             let v = Int32(x) &+ ((a &* detail &+ (1 << 14)) &>> 15)
             return UInt8(truncatingIfNeeded: Swift.min(255, Swift.max(0, v)))
         }
-        input.pixels.withUnsafeBufferPointer { src in
-            out.pixels.withUnsafeMutableBufferPointer { dst in
-                withGaussianRows(input, rows: rows, taps: taps) { y, tapRows, wv in
+        return input.pixels.withUnsafeBufferPointer { src in
+            input.makeOutput(rows: rows, channels: input.channels) { dst in
+                withGaussianRows(input, rows: rows, taps: taps, path: path) { y, tapRows, wv, weights in
                     let x = src.baseAddress! + (y - input.firstRow) * n
-                    let o = dst.baseAddress! + (y - rows.lowerBound) * n
+                    let o = dst + (y - rows.lowerBound) * n
+                    if path == .avx2 {
+                        return VectorKernels.sharpenVertical(tapRows, weights: weights, count: n, input: x, amount256: a, into: o)
+                    }
                     var j = 0
                     while j &+ 8 <= n {
                         let s = verticalSum8(tapRows, wv, at: j)
@@ -255,6 +269,5 @@ struct SharpenKernel: Kernel {
                 }
             }
         }
-        return out
     }
 }

@@ -29,6 +29,52 @@ enum VectorKernels {
         #endif
     }
 
+    static func gaussianHorizontal(_ centre: UnsafePointer<UInt8>, into out: UnsafeMutablePointer<UInt16>, count n: Int,
+                                   stride c: Int, radius: Int, weights: UnsafePointer<UInt16>) {
+        #if arch(x86_64)
+        ck_gaussian_hpass_avx2(centre, out, n, c, Int32(radius), weights)
+        #else
+        unavailable()
+        #endif
+    }
+
+    static func gaussianVertical(_ taps: UnsafeBufferPointer<UnsafePointer<UInt16>>, weights: UnsafePointer<UInt16>,
+                                 count n: Int, into out: UnsafeMutablePointer<UInt8>) {
+        #if arch(x86_64)
+        ck_gaussian_vrow_avx2(cArray(taps), Int32(taps.count / 2), weights, n, out)
+        #else
+        unavailable()
+        #endif
+    }
+
+    static func sharpenVertical(_ taps: UnsafeBufferPointer<UnsafePointer<UInt16>>, weights: UnsafePointer<UInt16>,
+                                count n: Int, input x: UnsafePointer<UInt8>, amount256: Int32,
+                                into out: UnsafeMutablePointer<UInt8>) {
+        #if arch(x86_64)
+        ck_sharpen_vrow_avx2(cArray(taps), Int32(taps.count / 2), weights, n, x, amount256, out)
+        #else
+        unavailable()
+        #endif
+    }
+
+    static func box(rows: UnsafeBufferPointer<UnsafePointer<UInt8>>, outputRows: Int, width: Int, channels c: Int,
+                    radius: Int, into out: UnsafeMutablePointer<UInt8>) {
+        #if arch(x86_64)
+        let padded = (width + 2 * radius) * c
+        var columnSums = [UInt16](repeating: 0, count: padded)
+        var level = [UInt32](repeating: 0, count: padded), total = [UInt32](repeating: 0, count: padded)
+        let rowArray = UnsafeRawPointer(rows.baseAddress!).assumingMemoryBound(to: UnsafePointer<UInt8>?.self)
+        ck_box_avx2(rowArray, outputRows, width, Int32(c), Int32(radius), out, &columnSums, &level, &total)
+        #else
+        unavailable()
+        #endif
+    }
+
+    /// Row pointers as C sees an array of them (`const uint16_t *const *`: optional pointers to Swift).
+    private static func cArray(_ rows: UnsafeBufferPointer<UnsafePointer<UInt16>>) -> UnsafePointer<UnsafePointer<UInt16>?> {
+        UnsafeRawPointer(rows.baseAddress!).assumingMemoryBound(to: UnsafePointer<UInt16>?.self)
+    }
+
     private static func unavailable() -> Never {
         preconditionFailure("an AVX2 kernel was called on a CPU without AVX2")
     }
