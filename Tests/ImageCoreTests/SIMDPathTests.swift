@@ -1,5 +1,5 @@
 import Foundation
-import ImageCore
+@testable import ImageCore
 import PropertyBased
 import Testing
 
@@ -63,6 +63,23 @@ struct SIMDPathTests {
         let descriptor = Filters.named(name)!
         await propertyCheck(count: 25, input: Gen.uint64().withoutShrink()) { seed in
             Self.check(descriptor, seed: seed, maxSide: 200, maxHalo: 130)
+        }
+    }
+
+    @Test("the median networks (3 x 3, 5 x 5) and the box's division, every width 1...70 and channel count")
+    func networksEveryWidth() {
+        var rng = SeededRandom(seed: 0x5EED)
+        for width in 1...70 {
+            for channels in 1...4 {
+                let image = Image.random(width: width, height: Int.random(in: 1...9, using: &rng), channels: channels, using: &rng)
+                for kernel: any Kernel in [MedianKernel(size: 3), MedianKernel(size: 5), BoxKernel(size: 3), BoxKernel(size: 15)] {
+                    let reference = Pipeline([kernel.using(.baseline)]).apply(image)
+                    for path in Self.vectorPaths {
+                        let out = Pipeline([kernel.using(path)]).apply(image)
+                        #expect(out == reference, "\(kernel) \(path.rawValue) on \(width)x\(image.height)x\(channels): \(firstDifference(out, reference))")
+                    }
+                }
+            }
         }
     }
 

@@ -55,6 +55,21 @@ void ck_sharpen_vrow_avx2(const uint16_t *const *taps, int radius, const uint16_
 void ck_box_avx2(const uint8_t *const *rows, size_t outRows, size_t width, int c, int radius,
                  uint8_t *out, uint16_t *columnSums, uint32_t *level, uint32_t *total);
 
+/** The 3 x 3 median of `outRows` rows: `rows[0 ... outRows + 1]` are the input rows from one
+ *  above the first output row to one below the last, clamped to the image. Scratch: 3 (width + 2) c. */
+void ck_median3_avx2(const uint8_t *const *rows, size_t outRows, size_t width, int channels,
+                     uint8_t *out, uint8_t *scratch);
+
+/** The 5 x 5 median: `rows` as for ck_median3_avx2 but two rows each side. Scratch: 5 ((width + 4) c + 32). */
+void ck_median5_avx2(const uint8_t *const *rows, size_t outRows, size_t width, int channels,
+                     uint8_t *out, uint8_t *scratch);
+
+/** The median over (2 radius + 1)^2 windows by column histograms, swept in vertical strips of
+ *  `stripWidth` columns; `rows` as for ck_median3_avx2 but `radius` rows each side. Scratch:
+ *  `coarse` 16 and `fine` 256 counts per sample of min(width, stripWidth + 2 radius) columns. */
+void ck_median_avx2(const uint8_t *const *rows, size_t outRows, size_t width, int channels, int radius,
+                    uint8_t *out, uint16_t *coarse, uint16_t *fine, size_t stripWidth);
+
 #endif
 
 #endif

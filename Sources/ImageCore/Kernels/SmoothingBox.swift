@@ -26,7 +26,7 @@ struct BoxKernel: Kernel {
             // The input rows each output row's window reaches, clamped: C sees no image edge.
             let reach = (rows.lowerBound - r)..<(rows.upperBound + r)
             return input.pixels.withUnsafeBufferPointer { src in
-                let pointers = reach.map { src.baseAddress! + (clampRow($0, height: height) - input.firstRow) * n }
+                let pointers = clampedRowPointers(reach, of: input, base: src.baseAddress!)
                 return input.makeOutput(rows: rows, channels: c) { dst in
                     pointers.withUnsafeBufferPointer {
                         VectorKernels.box(rows: $0, outputRows: rows.count, width: w, channels: c, radius: r, into: dst)

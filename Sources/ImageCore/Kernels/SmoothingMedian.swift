@@ -15,6 +15,7 @@
 struct MedianKernel: Kernel {
     /// Odd window side.
     let size: Int
+    var path = SIMDPath.active
     init(size: Int) {
         precondition(size >= 1 && size % 2 == 1, "median size must be odd")
         self.size = size
@@ -22,16 +23,35 @@ struct MedianKernel: Kernel {
 
     var halo: Int { size / 2 }
     func outputChannels(forInput inputChannels: Int) -> Int { inputChannels }
+    func using(_ path: SIMDPath) -> any Kernel { var k = self; k.path = path; return k }
 
     func apply(_ input: Band, rows: Range<Int>) -> Band {
         input.assertHolds(rows, halo: halo)
         if size == 1 { return input.slice(rows: rows) }
-        var out = input.makeOutput(rows: rows, channels: input.channels)
-        let n = input.rowBytes
-        guard !rows.isEmpty, n > 0 else { return out }
         let r = halo, w = input.width, c = input.channels
         // About 512 KiB of fine histograms per strip.
         let stripWidth = Swift.max(64, (1 << 19) / (c * 512) - 2 * r)
+        if path == .avx2 && !rows.isEmpty && input.rowBytes > 0 {
+            // 3 x 3 and 5 x 5: sorting networks on sorted columns; larger: the same histograms as below.
+            return input.pixels.withUnsafeBufferPointer { src in
+                let pointers = clampedRowPointers((rows.lowerBound - r)..<(rows.upperBound + r), of: input,
+                                                  base: src.baseAddress!)
+                return input.makeOutput(rows: rows, channels: c) { dst in
+                    pointers.withUnsafeBufferPointer {
+                        switch size {
+                        case 3: VectorKernels.median3(rows: $0, outputRows: rows.count, width: w, channels: c, into: dst)
+                        case 5: VectorKernels.median5(rows: $0, outputRows: rows.count, width: w, channels: c, into: dst)
+                        default:
+                            VectorKernels.median(rows: $0, outputRows: rows.count, width: w, channels: c, radius: r,
+                                                 stripWidth: stripWidth, into: dst)
+                        }
+                    }
+                }
+            }
+        }
+        var out = input.makeOutput(rows: rows, channels: input.channels)
+        let n = input.rowBytes
+        guard !rows.isEmpty, n > 0 else { return out }
         // Column histograms for a strip and its reach, one per sample position of a row.
         let capacity = Swift.min(w, stripWidth + 2 * r) * c
         var coarse = [UInt16](repeating: 0, count: capacity * 16)

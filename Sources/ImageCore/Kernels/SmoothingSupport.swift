@@ -16,3 +16,9 @@ func replicatePadded(row: UnsafePointer<UInt8>, width: Int, channels c: Int, rad
 /// The image row index `y` clamped to `0..<height`: the replicate border rule for rows.
 @inline(__always)
 func clampRow(_ y: Int, height: Int) -> Int { Swift.min(height - 1, Swift.max(0, y)) }
+
+/// Pointers to the image rows `range` of `input` (whose pixels start at `base`), each clamped to
+/// the image: what a C kernel gets instead of knowing where the image ends.
+func clampedRowPointers(_ range: Range<Int>, of input: Band, base: UnsafePointer<UInt8>) -> [UnsafePointer<UInt8>] {
+    range.map { base + (clampRow($0, height: input.imageHeight) - input.firstRow) * input.rowBytes }
+}

@@ -63,16 +63,46 @@ enum VectorKernels {
         let padded = (width + 2 * radius) * c
         var columnSums = [UInt16](repeating: 0, count: padded)
         var level = [UInt32](repeating: 0, count: padded), total = [UInt32](repeating: 0, count: padded)
-        let rowArray = UnsafeRawPointer(rows.baseAddress!).assumingMemoryBound(to: UnsafePointer<UInt8>?.self)
-        ck_box_avx2(rowArray, outputRows, width, Int32(c), Int32(radius), out, &columnSums, &level, &total)
+        ck_box_avx2(cArray(rows), outputRows, width, Int32(c), Int32(radius), out, &columnSums, &level, &total)
+        #else
+        unavailable()
+        #endif
+    }
+
+    static func median3(rows: UnsafeBufferPointer<UnsafePointer<UInt8>>, outputRows: Int, width: Int, channels c: Int,
+                        into out: UnsafeMutablePointer<UInt8>) {
+        #if arch(x86_64)
+        var scratch = [UInt8](repeating: 0, count: 3 * (width + 2) * c)
+        ck_median3_avx2(cArray(rows), outputRows, width, Int32(c), out, &scratch)
+        #else
+        unavailable()
+        #endif
+    }
+
+    static func median5(rows: UnsafeBufferPointer<UnsafePointer<UInt8>>, outputRows: Int, width: Int, channels c: Int,
+                        into out: UnsafeMutablePointer<UInt8>) {
+        #if arch(x86_64)
+        var scratch = [UInt8](repeating: 0, count: 5 * ((width + 4) * c + 32))
+        ck_median5_avx2(cArray(rows), outputRows, width, Int32(c), out, &scratch)
+        #else
+        unavailable()
+        #endif
+    }
+
+    static func median(rows: UnsafeBufferPointer<UnsafePointer<UInt8>>, outputRows: Int, width: Int, channels c: Int,
+                       radius: Int, stripWidth: Int, into out: UnsafeMutablePointer<UInt8>) {
+        #if arch(x86_64)
+        let capacity = Swift.min(width, stripWidth + 2 * radius) * c
+        var coarse = [UInt16](repeating: 0, count: capacity * 16), fine = [UInt16](repeating: 0, count: capacity * 256)
+        ck_median_avx2(cArray(rows), outputRows, width, Int32(c), Int32(radius), out, &coarse, &fine, stripWidth)
         #else
         unavailable()
         #endif
     }
 
     /// Row pointers as C sees an array of them (`const uint16_t *const *`: optional pointers to Swift).
-    private static func cArray(_ rows: UnsafeBufferPointer<UnsafePointer<UInt16>>) -> UnsafePointer<UnsafePointer<UInt16>?> {
-        UnsafeRawPointer(rows.baseAddress!).assumingMemoryBound(to: UnsafePointer<UInt16>?.self)
+    private static func cArray<T>(_ rows: UnsafeBufferPointer<UnsafePointer<T>>) -> UnsafePointer<UnsafePointer<T>?> {
+        UnsafeRawPointer(rows.baseAddress!).assumingMemoryBound(to: UnsafePointer<T>?.self)
     }
 
     private static func unavailable() -> Never {

@@ -1,0 +1,275 @@
+/*
+ * The 3 x 3 median for AVX2. The portable twin is ImageCore's MedianKernel (constant-time
+ * histograms); both give the median of the nine clamped samples of each channel.
+ *
+ * With each column of the window sorted (lo <= mid <= hi), the median of the nine is
+ * med3(max of the three lo, med3 of the three mid, min of the three hi), a known identity for
+ * 3 x 3 medians (the property tests check it against the histogram kernel on every path).
+ * Each column is sorted once per row and shared by the three windows that contain it;
+ * unsigned byte min and max do 32 samples at a time.
+ */
+#include "ckernels.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#include <string.h>
+
+#define AVX2 __attribute__((target("avx2")))
+
+static inline uint8_t min8(uint8_t a, uint8_t b) { return a < b ? a : b; }
+static inline uint8_t max8(uint8_t a, uint8_t b) { return a < b ? b : a; }
+static inline uint8_t med3_8(uint8_t a, uint8_t b, uint8_t c) { return max8(min8(a, b), min8(max8(a, b), c)); }
+
+AVX2 static inline __m256i med3(__m256i a, __m256i b, __m256i c) {
+    return _mm256_max_epu8(_mm256_min_epu8(a, b), _mm256_min_epu8(_mm256_max_epu8(a, b), c));
+}
+
+AVX2 void ck_median3_avx2(const uint8_t *const *rows, size_t outRows, size_t width, int channels,
+                          uint8_t *out, uint8_t *scratch) {
+    const size_t c = (size_t)channels, n = width * c, padded = n + 2 * c;
+    /* One padded row of column minima, medians and maxima: a replicated pixel each side. */
+    uint8_t *lo = scratch, *mid = scratch + padded, *hi = scratch + 2 * padded;
+    for (size_t y = 0; y < outRows; y++) {
+        const uint8_t *a = rows[y], *b = rows[y + 1], *d = rows[y + 2];
+        size_t j = 0;
+        for (; j + 32 <= n; j += 32) {
+            __m256i va = _mm256_loadu_si256((const __m256i *)(a + j));
+            __m256i vb = _mm256_loadu_si256((const __m256i *)(b + j));
+            __m256i vd = _mm256_loadu_si256((const __m256i *)(d + j));
+            __m256i mn = _mm256_min_epu8(va, vb), mx = _mm256_max_epu8(va, vb);
+            _mm256_storeu_si256((__m256i *)(lo + c + j), _mm256_min_epu8(mn, vd));
+            _mm256_storeu_si256((__m256i *)(hi + c + j), _mm256_max_epu8(mx, vd));
+            _mm256_storeu_si256((__m256i *)(mid + c + j), _mm256_max_epu8(mn, _mm256_min_epu8(mx, vd)));
+        }
+        for (; j < n; j++) {
+            lo[c + j] = min8(min8(a[j], b[j]), d[j]);
+            hi[c + j] = max8(max8(a[j], b[j]), d[j]);
+            mid[c + j] = med3_8(a[j], b[j], d[j]);
+        }
+        memcpy(lo, lo + c, c); memcpy(mid, mid + c, c); memcpy(hi, hi + c, c);
+        memcpy(lo + c + n, lo + n, c); memcpy(mid + c + n, mid + n, c); memcpy(hi + c + n, hi + n, c);
+        uint8_t *o = out + y * n;
+        for (j = 0; j + 32 <= n; j += 32) {
+#define AT(p, k) _mm256_loadu_si256((const __m256i *)((p) + j + (k) * c))
+            __m256i l = _mm256_max_epu8(_mm256_max_epu8(AT(lo, 0), AT(lo, 1)), AT(lo, 2));
+            __m256i h = _mm256_min_epu8(_mm256_min_epu8(AT(hi, 0), AT(hi, 1)), AT(hi, 2));
+            __m256i m = med3(AT(mid, 0), AT(mid, 1), AT(mid, 2));
+#undef AT
+            _mm256_storeu_si256((__m256i *)(o + j), med3(l, m, h));
+        }
+        for (; j < n; j++) {
+            uint8_t l = max8(max8(lo[j], lo[j + c]), lo[j + 2 * c]);
+            uint8_t h = min8(min8(hi[j], hi[j + c]), hi[j + 2 * c]);
+            o[j] = med3_8(l, med3_8(mid[j], mid[j + c], mid[j + 2 * c]), h);
+        }
+    }
+}
+
+/*
+ * The 5 x 5 median for AVX2, by sorting networks on unsigned bytes, 32 samples at a time.
+ *
+ * Each column of five is sorted once per row (shared by the five windows that contain it).
+ * For one window, sorting each rank level across its five columns leaves a 5 x 5 matrix sorted
+ * along rows and columns (sorting rows keeps columns sorted). The sample at rank i in its column
+ * and j in its row then has at least (i + 1)(j + 1) - 1 samples at or below it and
+ * (5 - i)(5 - j) - 1 at or above; that rules out six samples as too small and six as too large
+ * to be the 13th of 25, so the median is the 7th smallest of the 13 others. Those 13, padded with
+ * three 255s, go through Batcher's odd-even merge sort for 16, of which only what feeds output 6
+ * is kept (the compiler drops the rest).
+ */
+#define CS(a, b) do { __m256i t_ = _mm256_min_epu8(a, b); (b) = _mm256_max_epu8(a, b); (a) = t_; } while (0)
+
+/* The optimal 9-comparator network for five. */
+#define SORT5(v0, v1, v2, v3, v4) do { CS(v0, v1); CS(v3, v4); CS(v2, v4); CS(v2, v3); CS(v0, v3); \
+                                       CS(v0, v2); CS(v1, v4); CS(v1, v3); CS(v1, v2); } while (0)
+
+AVX2 static inline __m256i median25(const uint8_t *const *planes, size_t j, size_t c) {
+    __m256i m[5][5];
+    for (int i = 0; i < 5; i++) {
+        for (int k = 0; k < 5; k++) m[i][k] = _mm256_loadu_si256((const __m256i *)(planes[i] + j + (size_t)k * c));
+        SORT5(m[i][0], m[i][1], m[i][2], m[i][3], m[i][4]);
+    }
+    const __m256i top = _mm256_set1_epi8((char)0xFF);
+    __m256i v[16] = {
+        m[0][3], m[0][4], m[1][2], m[1][3], m[1][4], m[2][1], m[2][2], m[2][3],
+        m[3][0], m[3][1], m[3][2], m[4][0], m[4][1], top, top, top,
+    };
+    CS(v[0], v[1]); CS(v[2], v[3]); CS(v[4], v[5]); CS(v[6], v[7]); CS(v[8], v[9]); CS(v[10], v[11]); CS(v[12], v[13]); CS(v[14], v[15]);
+    CS(v[0], v[2]); CS(v[1], v[3]); CS(v[4], v[6]); CS(v[5], v[7]); CS(v[8], v[10]); CS(v[9], v[11]); CS(v[12], v[14]); CS(v[13], v[15]);
+    CS(v[1], v[2]); CS(v[5], v[6]); CS(v[9], v[10]); CS(v[13], v[14]); CS(v[0], v[4]); CS(v[1], v[5]); CS(v[2], v[6]); CS(v[3], v[7]);
+    CS(v[8], v[12]); CS(v[9], v[13]); CS(v[10], v[14]); CS(v[11], v[15]); CS(v[2], v[4]); CS(v[3], v[5]); CS(v[10], v[12]); CS(v[11], v[13]);
+    CS(v[1], v[2]); CS(v[3], v[4]); CS(v[5], v[6]); CS(v[9], v[10]); CS(v[11], v[12]); CS(v[13], v[14]); CS(v[0], v[8]); CS(v[1], v[9]);
+    CS(v[2], v[10]); CS(v[3], v[11]); CS(v[4], v[12]); CS(v[5], v[13]); CS(v[6], v[14]); CS(v[7], v[15]); CS(v[4], v[8]); CS(v[5], v[9]);
+    CS(v[6], v[10]); CS(v[7], v[11]); CS(v[2], v[4]); CS(v[3], v[5]); CS(v[6], v[8]); CS(v[7], v[9]); CS(v[10], v[12]); CS(v[11], v[13]);
+    CS(v[1], v[2]); CS(v[3], v[4]); CS(v[5], v[6]); CS(v[7], v[8]); CS(v[9], v[10]); CS(v[11], v[12]); CS(v[13], v[14]);
+    return v[6];
+}
+
+AVX2 void ck_median5_avx2(const uint8_t *const *rows, size_t outRows, size_t width, int channels,
+                          uint8_t *out, uint8_t *scratch) {
+    const size_t c = (size_t)channels, n = width * c, stride = n + 4 * c + 32;
+    uint8_t *planes[5];
+    for (int i = 0; i < 5; i++) planes[i] = scratch + (size_t)i * stride;
+    uint8_t tail[5][32], last[32];
+    for (size_t y = 0; y < outRows; y++) {
+        /* Sorted columns into the planes, two replicated pixels each side. */
+        for (size_t j = 0; j < n; j += 32) {
+            __m256i v[5];
+            for (int k = 0; k < 5; k++) {
+                const uint8_t *p = rows[y + (size_t)k] + j;
+                if (j + 32 > n) { memset(tail[k], 0, 32); memcpy(tail[k], p, n - j); p = tail[k]; }
+                v[k] = _mm256_loadu_si256((const __m256i *)p);
+            }
+            SORT5(v[0], v[1], v[2], v[3], v[4]);
+            for (int k = 0; k < 5; k++) _mm256_storeu_si256((__m256i *)(planes[k] + 2 * c + j), v[k]);
+        }
+        for (int k = 0; k < 5; k++) {
+            uint8_t *p = planes[k];
+            for (size_t e = 0; e < 2; e++) {
+                memcpy(p + e * c, p + 2 * c, c);
+                memcpy(p + 2 * c + n + e * c, p + n + c, c);
+            }
+        }
+        uint8_t *o = out + y * n;
+        size_t j = 0;
+        for (; j + 32 <= n; j += 32) _mm256_storeu_si256((__m256i *)(o + j), median25((const uint8_t *const *)planes, j, c));
+        if (j < n) {
+            _mm256_storeu_si256((__m256i *)last, median25((const uint8_t *const *)planes, j, c));
+            memcpy(o + j, last, n - j);
+        }
+    }
+}
+
+#undef SORT5
+#undef CS
+
+#endif
+
+/*
+ * Larger windows: the constant-time histogram median of ImageCore's MedianKernel (Perreault
+ * and Hebert), the same sweep in the same order, with each 16-bin histogram (16-bit counts)
+ * in one AVX2 register and the bin searches done by a vector prefix sum and a compare instead
+ * of a branchy scalar walk. See SmoothingMedian.swift for the algorithm's description.
+ */
+#if defined(__x86_64__)
+
+typedef struct {
+    size_t width, c, radius, rank;
+    size_t x0, x1;          /* the strip's output columns */
+    size_t h0, h1;          /* columns with a histogram: the strip widened by the radius, clamped */
+    uint16_t *coarse, *fine;
+} median_strip;
+
+static inline size_t column(const median_strip *s, ptrdiff_t x, size_t ch) {
+    ptrdiff_t last = (ptrdiff_t)s->width - 1;
+    size_t cx = (size_t)(x < 0 ? 0 : x > last ? last : x);
+    return (cx - s->h0) * s->c + ch;
+}
+
+AVX2 static inline __m256i coarse_at(const median_strip *s, size_t i) {
+    return _mm256_loadu_si256((const __m256i *)(s->coarse + i * 16));
+}
+
+AVX2 static inline __m256i fine_at(const median_strip *s, size_t i, int bin) {
+    return _mm256_loadu_si256((const __m256i *)(s->fine + i * 256 + (size_t)bin * 16));
+}
+
+/* The bin of `counts` holding the sample of rank `target` (counting from 0 at bin 0), and in
+ * `under` how many samples lie in the bins before it. */
+AVX2 static inline int locate(__m256i counts, int target, int *under) {
+    __m256i p = counts;
+    p = _mm256_add_epi16(p, _mm256_slli_si256(p, 2));
+    p = _mm256_add_epi16(p, _mm256_slli_si256(p, 4));
+    p = _mm256_add_epi16(p, _mm256_slli_si256(p, 8));
+    /* Inclusive prefix sums within each 128-bit lane; carry lane 0's total into lane 1. */
+    int low = _mm256_extract_epi16(p, 7);
+    p = _mm256_add_epi16(p, _mm256_inserti128_si256(_mm256_setzero_si256(), _mm_set1_epi16((short)low), 1));
+    unsigned mask = (unsigned)_mm256_movemask_epi8(_mm256_cmpgt_epi16(p, _mm256_set1_epi16((short)target)));
+    int bin = __builtin_ctz(mask) / 2;
+    uint16_t prefix[16];
+    _mm256_storeu_si256((__m256i *)prefix, p);
+    *under = bin ? prefix[bin - 1] : 0;
+    return bin;
+}
+
+static void fill_columns(median_strip *s, const uint8_t *const *rows) {
+    const size_t count = (s->h1 - s->h0) * s->c, skip = s->h0 * s->c;
+    for (size_t k = 0; k <= 2 * s->radius; k++) {
+        const uint8_t *p = rows[k] + skip;
+        for (size_t i = 0; i < count; i++) {
+            s->coarse[i * 16 + (p[i] >> 4)]++;
+            s->fine[i * 256 + p[i]]++;
+        }
+    }
+}
+
+static void move_columns(median_strip *s, const uint8_t *leaving, const uint8_t *entering) {
+    const size_t count = (s->h1 - s->h0) * s->c, skip = s->h0 * s->c;
+    leaving += skip; entering += skip;
+    for (size_t i = 0; i < count; i++) {
+        uint8_t old = leaving[i], new = entering[i];
+        if (old == new) continue;
+        s->coarse[i * 16 + (old >> 4)]--; s->fine[i * 256 + old]--;
+        s->coarse[i * 16 + (new >> 4)]++; s->fine[i * 256 + new]++;
+    }
+}
+
+AVX2 static void filter_row(const median_strip *s, uint8_t *out) {
+    const ptrdiff_t r = (ptrdiff_t)s->radius;
+    __m256i windowFine[16];
+    ptrdiff_t synced[16];
+    for (size_t ch = 0; ch < s->c; ch++) {
+        __m256i windowCoarse = _mm256_setzero_si256();
+        for (ptrdiff_t dx = -r; dx <= r; dx++)
+            windowCoarse = _mm256_add_epi16(windowCoarse, coarse_at(s, column(s, (ptrdiff_t)s->x0 + dx, ch)));
+        for (int b = 0; b < 16; b++) synced[b] = PTRDIFF_MIN;
+        for (ptrdiff_t x = (ptrdiff_t)s->x0; x < (ptrdiff_t)s->x1; x++) {
+            if (x > (ptrdiff_t)s->x0) {
+                windowCoarse = _mm256_add_epi16(windowCoarse, coarse_at(s, column(s, x + r, ch)));
+                windowCoarse = _mm256_sub_epi16(windowCoarse, coarse_at(s, column(s, x - r - 1, ch)));
+            }
+            int below;
+            int bin = locate(windowCoarse, (int)s->rank, &below);
+            ptrdiff_t last = synced[bin];
+            if (last != PTRDIFF_MIN && (x - last) * 2 <= 2 * r + 1) {
+                __m256i wf = windowFine[bin];
+                for (ptrdiff_t x2 = last + 1; x2 <= x; x2++) {
+                    wf = _mm256_add_epi16(wf, fine_at(s, column(s, x2 + r, ch), bin));
+                    wf = _mm256_sub_epi16(wf, fine_at(s, column(s, x2 - r - 1, ch), bin));
+                }
+                windowFine[bin] = wf;
+            } else {
+                __m256i sum = _mm256_setzero_si256();
+                for (ptrdiff_t dx = -r; dx <= r; dx++) sum = _mm256_add_epi16(sum, fine_at(s, column(s, x + dx, ch), bin));
+                windowFine[bin] = sum;
+            }
+            synced[bin] = x;
+            int unused;
+            int value = locate(windowFine[bin], (int)s->rank - below, &unused);
+            out[(size_t)x * s->c + ch] = (uint8_t)(bin * 16 + value);
+        }
+    }
+}
+
+AVX2 void ck_median_avx2(const uint8_t *const *rows, size_t outRows, size_t width, int channels, int radius,
+                         uint8_t *out, uint16_t *coarse, uint16_t *fine, size_t stripWidth) {
+    const size_t c = (size_t)channels, r = (size_t)radius, size = 2 * r + 1, n = width * c;
+    for (size_t x0 = 0; x0 < width; x0 += stripWidth) {
+        median_strip s = {
+            .width = width, .c = c, .radius = r, .rank = (size * size - 1) / 2,
+            .x0 = x0, .x1 = x0 + stripWidth < width ? x0 + stripWidth : width,
+            .coarse = coarse, .fine = fine,
+        };
+        s.h0 = x0 > r ? x0 - r : 0;
+        s.h1 = s.x1 + r < width ? s.x1 + r : width;
+        memset(coarse, 0, (s.h1 - s.h0) * c * 16 * sizeof(uint16_t));
+        memset(fine, 0, (s.h1 - s.h0) * c * 256 * sizeof(uint16_t));
+        for (size_t y = 0; y < outRows; y++) {
+            if (y == 0) fill_columns(&s, rows);
+            else move_columns(&s, rows[y - 1], rows[y + 2 * r]);
+            filter_row(&s, out + y * n);
+        }
+    }
+}
+
+#endif
