@@ -4,6 +4,9 @@
 #   scripts/bench.sh            # full run (1, 16, 64 MP; about 20 minutes on 2 cores)
 #   scripts/bench.sh --quick    # 1 and 16 MP, 3 runs
 #   scripts/bench.sh --help     # every option of scripts/bench.py
+#   scripts/bench.sh --kernels [bandsaw-bench options]
+#                               # one-core kernels on every SIMD path against OpenCV
+#                               # (bandsaw-bench --compare-opencv), to bench-results/kernels.md
 #
 # Creates .bench-venv/ (Python packages from scripts/bench_requirements.txt), builds the release
 # executable in .build-bench/, then runs scripts/bench.py, which writes bench-results/
@@ -25,6 +28,23 @@ if ! cmp -s scripts/bench_requirements.txt "$stamp" 2>/dev/null; then
     .bench-venv/bin/pip install -q --upgrade pip
     .bench-venv/bin/pip install -q -r scripts/bench_requirements.txt
     cp scripts/bench_requirements.txt "$stamp"
+fi
+
+if [ "${1:-}" = "--kernels" ]; then
+    shift
+    swift build -c release --product bandsaw-bench --scratch-path .build-bench >&2
+    mkdir -p bench-results
+    {
+        echo "# Kernels on one core: bandsaw's paths against OpenCV"
+        echo
+        echo "Commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- Sources || echo ' (with local changes)'), $(date -u '+%Y-%m-%d %H:%M UTC');" \
+             "command: \`scripts/bench.sh --kernels $*\`"
+        echo
+        echo '```'
+        .build-bench/release/bandsaw-bench --compare-opencv --python .bench-venv/bin/python "$@"
+        echo '```'
+    } | tee bench-results/kernels.md
+    exit 0
 fi
 
 swift build -c release --product bandsaw --scratch-path .build-bench >&2

@@ -187,6 +187,18 @@ func runOpenCV(ppm: String, specs: [String], options: Options) -> [String: Doubl
     return Dictionary(rows.map { (openCVKey($0), $0.megapixelsPerSecond) }, uniquingKeysWith: max)
 }
 
+// MARK: - Machine
+
+/// CPU model, the kernel paths it supports, and the load average before the run (a bench on a
+/// busy machine is not worth quoting).
+func machineDescription() -> String {
+    let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+    let model = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }
+        .map { $0.split(separator: ":", maxSplits: 1).last!.trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
+    let load = ((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? "?").split(separator: " ").first ?? "?"
+    return "\(model); paths \(SIMDPath.supported.map(\.rawValue).joined(separator: ", ")); load average \(load) at start"
+}
+
 // MARK: - Main
 
 let options = Options(Array(CommandLine.arguments.dropFirst()))
@@ -266,6 +278,7 @@ if options.json {
     print(String(decoding: try! encoder.encode(rows), as: UTF8.self))
 } else {
     print("bandsaw-bench: \(image.width)x\(image.height) RGB (\(source)), \(options.reps) runs each, median, one thread")
+    print("machine: \(machineDescription())")
     var header = "filter                "
     for path in paths { header += path.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0) + "MP/s " }
     header += "  best ms"
