@@ -5,9 +5,8 @@
  *
  * Per output row: column sums over the window's rows (16-bit: at most 255 x 255), kept up to
  * date by adding the entering row and subtracting the leaving one; then the horizontal window
- * sum of the column sums by binary decomposition of the window length (sums over 1, 2, 4, ...
- * columns, each twice the previous, taken where the length has a bit set): log2(size) vector
- * passes instead of a sequential running sum.
+ * sum of the column sums: summed directly in 16-bit vectors for windows up to 15 wide, by a
+ * running sum beyond.
  *
  * The division is a single-precision divide, exact here: N = S + area/2 < 256 area <= 2^24 is
  * a float, and for q = N / area not an integer the gap to the next integer (>= 1/area) exceeds
@@ -22,8 +21,6 @@
 
 #define AVX2 __attribute__((target("avx2")))
 
-/* Outputs per chunk of the large-window horizontal pass: its two 32-bit work rows stay in L1. */
-#define BOX_CHUNK 2048
 
 AVX2 static void add_row(uint16_t *sums, const uint8_t *row, size_t n, int subtract) {
     size_t j = 0;
@@ -100,52 +97,27 @@ AVX2 static void horizontal_small(const uint16_t *padded, size_t n, size_t c, si
     }
 }
 
-/* Large windows: the binary decomposition over chunks of the row small enough for L1. */
+/* Larger windows: a running sum along the row (one add and one subtract per sample whatever the
+ * size; the dependency runs `c` samples apart, so channels overlap), then one vector pass
+ * dividing (sum + half) by the area. */
 AVX2 static void horizontal_large(const uint16_t *padded, size_t n, size_t c, size_t size, uint32_t half,
-                                  __m256 area, uint8_t *o, uint32_t *level, uint32_t *total) {
+                                  __m256 area, uint8_t *o, uint32_t *total) {
     const size_t reach = (size - 1) * c;
-    for (size_t j0 = 0; j0 < n; j0 += BOX_CHUNK) {
-        const size_t m = (n - j0 < BOX_CHUNK ? n - j0 : BOX_CHUNK), valid0 = m + reach;
-        size_t j = 0;
-        for (; j + 8 <= valid0; j += 8)
-            _mm256_storeu_si256((__m256i *)(level + j),
-                                _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(padded + j0 + j))));
-        for (; j < valid0; j++) level[j] = padded[j0 + j];
-        for (j = 0; j < m; j++) total[j] = half;
-        size_t offset = 0, span = 1, valid = valid0;
-        for (size_t bits = size; bits; bits >>= 1) {
-            if (bits & 1) {
-                const uint32_t *src = level + offset * c;
-                for (j = 0; j + 8 <= m; j += 8) {
-                    __m256i t = _mm256_loadu_si256((const __m256i *)(total + j));
-                    _mm256_storeu_si256((__m256i *)(total + j),
-                                        _mm256_add_epi32(t, _mm256_loadu_si256((const __m256i *)(src + j))));
-                }
-                for (; j < m; j++) total[j] += src[j];
-                offset += span;
-            }
-            if (bits > 1) {
-                /* level[j] += level[j + span c]: sums over twice the span, valid on a shorter run. */
-                const size_t step = span * c;
-                valid -= step;
-                for (j = 0; j + 8 <= valid; j += 8) {
-                    __m256i a = _mm256_loadu_si256((const __m256i *)(level + j));
-                    __m256i b = _mm256_loadu_si256((const __m256i *)(level + j + step));
-                    _mm256_storeu_si256((__m256i *)(level + j), _mm256_add_epi32(a, b));
-                }
-                for (; j < valid; j++) level[j] += level[j + step];
-                span *= 2;
-            }
-        }
-        for (j = 0; j + 16 <= m; j += 16)
-            divide_store16(_mm256_loadu_si256((const __m256i *)(total + j)),
-                           _mm256_loadu_si256((const __m256i *)(total + j + 8)), area, o + j0 + j);
-        for (; j < m; j++) o[j0 + j] = (uint8_t)(total[j] / ((uint32_t)size * (uint32_t)size));
+    for (size_t ch = 0; ch < c && ch < n; ch++) {
+        uint32_t t = half;
+        for (size_t k = 0; k < size; k++) t += padded[ch + k * c];
+        total[ch] = t;
     }
+    for (size_t j = c; j < n; j++) total[j] = total[j - c] + padded[j + reach] - padded[j - c];
+    size_t j = 0;
+    for (; j + 16 <= n; j += 16)
+        divide_store16(_mm256_loadu_si256((const __m256i *)(total + j)),
+                       _mm256_loadu_si256((const __m256i *)(total + j + 8)), area, o + j);
+    for (; j < n; j++) o[j] = (uint8_t)(total[j] / ((uint32_t)size * (uint32_t)size));
 }
 
 AVX2 void ck_box_avx2(const uint8_t *const *rows, size_t outRows, size_t width, int c, int radius,
-                      uint8_t *out, uint16_t *columnSums, uint32_t *level, uint32_t *total) {
+                      uint8_t *out, uint16_t *columnSums, uint32_t *total) {
     const size_t n = width * (size_t)c, r = (size_t)radius, size = 2 * r + 1;
     uint16_t *interior = columnSums + r * (size_t)c;
     const uint32_t area = (uint32_t)(size * size), half = area / 2;
@@ -162,7 +134,7 @@ AVX2 void ck_box_avx2(const uint8_t *const *rows, size_t outRows, size_t width, 
             memcpy(interior + n + k * (size_t)c, interior + n - (size_t)c, (size_t)c * sizeof(uint16_t));
         }
         if (size <= 15) horizontal_small(columnSums, n, (size_t)c, size, half, magic, shift, areaF, out + y * n);
-        else horizontal_large(columnSums, n, (size_t)c, size, half, areaF, out + y * n, level, total);
+        else horizontal_large(columnSums, n, (size_t)c, size, half, areaF, out + y * n, total);
     }
 }
 

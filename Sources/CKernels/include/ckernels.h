@@ -51,9 +51,9 @@ void ck_sharpen_vrow_avx2(const uint16_t *const *taps, int radius, const uint16_
 /** The box filter for `outRows` output rows of `width` pixels of `c` channels, window side
  *  2 radius + 1. `rows[0 ... outRows + 2 radius - 1]` are the input rows from `radius` above the
  *  first output row to `radius` below the last, already clamped to the image (replicate border).
- *  Scratch: `columnSums`, `level` and `total`, (width + 2 radius) c entries each. */
+ *  Scratch: `columnSums` and `total`, (width + 2 radius) c entries each. */
 void ck_box_avx2(const uint8_t *const *rows, size_t outRows, size_t width, int c, int radius,
-                 uint8_t *out, uint16_t *columnSums, uint32_t *level, uint32_t *total);
+                 uint8_t *out, uint16_t *columnSums, uint32_t *total);
 
 /** The 3 x 3 median of `outRows` rows: `rows[0 ... outRows + 1]` are the input rows from one
  *  above the first output row to one below the last, clamped to the image. Scratch: 3 (width + 2) c. */

@@ -61,9 +61,8 @@ enum VectorKernels {
                     radius: Int, into out: UnsafeMutablePointer<UInt8>) {
         #if arch(x86_64)
         let padded = (width + 2 * radius) * c
-        var columnSums = [UInt16](repeating: 0, count: padded)
-        var level = [UInt32](repeating: 0, count: padded), total = [UInt32](repeating: 0, count: padded)
-        ck_box_avx2(cArray(rows), outputRows, width, Int32(c), Int32(radius), out, &columnSums, &level, &total)
+        var columnSums = [UInt16](repeating: 0, count: padded), total = [UInt32](repeating: 0, count: padded)
+        ck_box_avx2(cArray(rows), outputRows, width, Int32(c), Int32(radius), out, &columnSums, &total)
         #else
         unavailable()
         #endif
