@@ -6,7 +6,8 @@ import PackageDescription
 // Data flows one way: ImageCore (pure Swift: image, codecs, kernels, band plan) and MPIKit
 // (the only Swift that imports CMPI) <- SPMDEngine (the driver: read, scatter, halos, filter,
 // encode, gather, write, with timing and the ranks' agreement) <- bandsaw (the command line).
-// CPNG is the one door to libpng: every libpng call, and every setjmp, lives in C.
+// CPNG is the one door to libpng: every libpng call, and every setjmp, lives in C. CCodecs is
+// the one door to libjpeg(-turbo), libtiff and libwebp, in the same way.
 
 let package = Package(
     name: "bandsaw",
@@ -32,9 +33,13 @@ let package = Package(
             name: "CPNG",
             linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("z"), .linkedLibrary("deflate")]
         ),
+        .target(
+            name: "CCodecs",
+            linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("tiff"), .linkedLibrary("webp")]
+        ),
 
         // MARK: - Libraries
-        .target(name: "ImageCore", dependencies: ["CPNG"], linkerSettings: [.linkedLibrary("m")]),
+        .target(name: "ImageCore", dependencies: ["CPNG", "CCodecs"], linkerSettings: [.linkedLibrary("m")]),
         .target(name: "MPIKit", dependencies: ["CMPI"]),
         .target(name: "SPMDEngine", dependencies: ["ImageCore", "MPIKit"]),
 
