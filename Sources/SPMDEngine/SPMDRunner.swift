@@ -65,15 +65,24 @@ public struct RunSettings: Sendable {
     public var decoding: Decoding = .auto
     /// Who reads and writes PGM/PPM files.
     public var io: IOMode = .root
+    /// JPEG quality, or lossy WebP at this quality (nil: JPEG 90, WebP lossless).
+    public var quality: Int? = nil
+    /// Whether a JPEG's EXIF orientation is applied on reading.
+    public var autorotate = true
+
+    /// How rank 0 encodes a gathered image.
+    var encodeOptions: EncodeOptions { EncodeOptions(compressionLevel: compressionLevel, quality: quality) }
 
     var pipeline: Pipeline { Pipeline(specs: specs) }
 
     public init(specs: [FilterSpec], haloMode: HaloMode = .wide, maxPixels: Int = ImageLimits.defaultMaxPixels,
                 compressionLevel: Int = 1, encoding: Encoding = .parallel, json: Bool = false, quiet: Bool = false,
-                reportPath: String? = nil, decoding: Decoding = .auto, io: IOMode = .root) {
+                reportPath: String? = nil, decoding: Decoding = .auto, io: IOMode = .root,
+                quality: Int? = nil, autorotate: Bool = true) {
         self.specs = specs; self.haloMode = haloMode; self.maxPixels = maxPixels
         self.compressionLevel = compressionLevel; self.encoding = encoding; self.json = json; self.quiet = quiet
         self.reportPath = reportPath; self.decoding = decoding; self.io = io
+        self.quality = quality; self.autorotate = autorotate
     }
 }
 
@@ -193,7 +202,8 @@ public struct SPMDRunner {
                 // decodes the file whole, as on one rank, and that decoder's verdict stands.
                 clock.time(.read) {
                     do throws(ImageError) {
-                        source = .image(try decodeImage(bytes: fileBytes, path: job.input, maxPixels: settings.maxPixels))
+                        source = .image(try decodeImage(bytes: fileBytes, path: job.input, maxPixels: settings.maxPixels,
+                                                        autorotate: settings.autorotate))
                     } catch {
                         decodeFailure = Failure(error)
                     }
@@ -259,7 +269,7 @@ public struct SPMDRunner {
                     do throws(ImageError) {
                         let format = try ImageFormat.forOutput(path: job.output)
                         bytes = try clock.time(.encode) { () throws(ImageError) in
-                            try encodeImage(result, format: format, compressionLevel: settings.compressionLevel)
+                            try encodeImage(result, format: format, options: settings.encodeOptions)
                         }
                     } catch { encodeFailure = Failure(error) }
                 }
@@ -359,7 +369,8 @@ public struct SPMDRunner {
                 }
                 if let rows = PNGRows.inflate(bytes, maxPixels: settings.maxPixels) { return (.rows(rows), bytes) }
             }
-            return (.image(try decodeImage(bytes: bytes, path: job.input, maxPixels: settings.maxPixels)), [])
+            return (.image(try decodeImage(bytes: bytes, path: job.input, maxPixels: settings.maxPixels,
+                                           autorotate: settings.autorotate)), [])
         } catch {
             return (.failure(error), [])
         }

@@ -30,10 +30,10 @@ struct ProcessCommand: ParsableCommand {
         abstract: "Filter one image, or many in one launch, and print the time of each phase."
     )
 
-    @Argument(help: "Input images (PNG, PGM, PPM) or folders of them.")
+    @Argument(help: "Input images (PNG, PGM, PPM, JPEG, TIFF, WebP; the format is read from the bytes) or folders of them.")
     var inputs: [String]
 
-    @Option(name: .shortAndLong, help: "Output file; a folder when there are several inputs or a folder input. The extension (.png, .pgm, .ppm, .pnm) picks the format.")
+    @Option(name: .shortAndLong, help: "Output file; a folder when there are several inputs or a folder input. The extension (.png, .pgm, .ppm, .pnm, .jpg, .jpeg, .tif, .tiff, .webp) picks the format.")
     var output: String
 
     @Option(name: .customLong("op"), help: ArgumentHelp("A filter, applied in order; repeatable. NAME or NAME:key=value,... (see 'bandsaw ops').", valueName: "spec"))
@@ -49,6 +49,12 @@ struct ProcessCommand: ParsableCommand {
     /// libpng's default 6 for files about 15-20% larger.
     @Option(help: "PNG deflate level, 0 (none) to 9 (smallest); 1 is fastest with real compression.")
     var compression: Int = 1
+
+    @Option(help: ArgumentHelp("JPEG quality 1...100 (default 90); for WebP, lossy at this quality instead of lossless. PNG, PNM and TIFF output are lossless and ignore it.", valueName: "1...100"))
+    var quality: Int?
+
+    @Flag(help: "Keep a JPEG's stored orientation instead of turning it upright by its EXIF orientation.")
+    var noAutorotate = false
 
     @Option(help: "Who deflates PNG output: parallel (every rank its own rows, rank 0 stitches) or serial (rank 0 alone, libpng).")
     var encode: Encoding = .parallel
@@ -71,6 +77,7 @@ struct ProcessCommand: ParsableCommand {
     func validate() throws {
         guard maxPixels >= 1 else { throw ValidationError("--max-pixels must be at least 1") }
         guard (0...9).contains(compression) else { throw ValidationError("--compression must be in 0...9") }
+        if let quality, !(1...100).contains(quality) { throw ValidationError("--quality must be in 1...100") }
         // ArgumentParser reports only ValidationError as a usage error (exit 2).
         do { _ = try specs() } catch { throw ValidationError("\(error) (see 'bandsaw ops')") }
         // Nothing here may depend on the file system: every rank validates, and other hosts may
@@ -87,7 +94,7 @@ struct ProcessCommand: ParsableCommand {
     func run() throws {
         let settings = RunSettings(specs: try specs(), haloMode: haloMode, maxPixels: maxPixels,
                                    compressionLevel: compression, encoding: encode, json: json, quiet: quiet, reportPath: report,
-                                   decoding: decode, io: io)
+                                   decoding: decode, io: io, quality: quality, autorotate: !noAutorotate)
         // Open MPI's default point-to-point layer (UCX) probes for InfiniBand-class devices at
         // MPI_Init, about 0.2 s of every launch here; bandsaw's traffic is shared memory and
         // TCP, which ob1 serves. A user's own OMPI_MCA_pml (e.g. ucx on a fabric) still wins.
@@ -116,7 +123,7 @@ struct ProcessCommand: ParsableCommand {
                 guard let names = try? FileManager.default.contentsOfDirectory(atPath: input) else {
                     return .failure(ImageError.io(path: input, detail: "cannot list folder"))
                 }
-                let images = names.filter { ["png", "pgm", "ppm", "pnm"].contains(($0 as NSString).pathExtension.lowercased()) }
+                let images = names.filter { ImageFormat.allExtensions.contains(($0 as NSString).pathExtension.lowercased()) }
                 files += images.sorted().map { (input as NSString).appendingPathComponent($0) }
             } else {
                 files.append(input)
