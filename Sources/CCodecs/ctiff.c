@@ -221,7 +221,7 @@ static ccodec_tiff *ctiff_new(ccodec_tiff **handle, ccodec_info *info, char *msg
     return h;
 }
 
-int ccodec_tiff_open_memory(const uint8_t *data, size_t len, uint64_t max_pixels,
+int ccodec_tiff_open_memory(const char *name, const uint8_t *data, size_t len, uint64_t max_pixels,
                             ccodec_tiff **handle, ccodec_info *info, char *msg, size_t msglen) {
     if (data == NULL || handle == NULL || info == NULL) return CCODEC_BAD_ARGUMENT;
     int rc;
@@ -231,7 +231,7 @@ int ccodec_tiff_open_memory(const uint8_t *data, size_t len, uint64_t max_pixels
     h->len = len;
     TIFFOpenOptions *options = ctiff_options(h);
     /* "m": no memory mapping (the bytes are in memory already). */
-    h->tif = TIFFClientOpenExt("memory", "rm", h, ctiff_mem_read, ctiff_mem_no_write, ctiff_mem_seek,
+    h->tif = TIFFClientOpenExt(name != NULL ? name : "memory", "rm", h, ctiff_mem_read, ctiff_mem_no_write, ctiff_mem_seek,
                                ctiff_mem_close, ctiff_mem_size, ctiff_no_map, ctiff_no_unmap, options);
     TIFFOpenOptionsFree(options);
     return ctiff_finish_open(h, max_pixels, handle, info, msg, msglen);

@@ -195,9 +195,7 @@ private func sniffFormat(_ bytes: [UInt8]) -> SniffedFormat {
     }
     if has(Array("P5".utf8), at: 0) || has(Array("P6".utf8), at: 0) { return .pnm }
     if has([0xFF, 0xD8, 0xFF], at: 0) { return .jpeg }
-    // Classic TIFF (42) and BigTIFF (43), either byte order.
-    for magic: [UInt8] in [[0x49, 0x49, 0x2A, 0x00], [0x4D, 0x4D, 0x00, 0x2A], [0x49, 0x49, 0x2B, 0x00], [0x4D, 0x4D, 0x00, 0x2B]]
-    where has(magic, at: 0) { return .tiff }
+    if TIFFCodec.hasSignature(bytes) { return .tiff }
     if has(Array("RIFF".utf8), at: 0) && has(Array("WEBP".utf8), at: 8) { return .webp }
     for format in refusedFormats where has(format.magic, at: format.offset) {
         return .unsupported(format.name)

@@ -9,6 +9,14 @@ import CCodecs
 /// (premultiplied) alpha is kept as stored. Other layouts (separate sample planes, CMYK,
 /// YCbCr, 1-bit, float) are refused by name.
 public enum TIFFCodec {
+    /// Whether `bytes` start like a TIFF: classic (42) or BigTIFF (43), either byte order.
+    public static func hasSignature(_ bytes: [UInt8]) -> Bool {
+        guard bytes.count >= 4 else { return false }
+        let head = Array(bytes.prefix(4))
+        return head == [0x49, 0x49, 0x2A, 0x00] || head == [0x4D, 0x4D, 0x00, 0x2A]
+            || head == [0x49, 0x49, 0x2B, 0x00] || head == [0x4D, 0x4D, 0x00, 0x2B]
+    }
+
     /// Decodes the first page of a TIFF held in memory.
     ///
     /// - Throws: `.corrupt` (libtiff's message), `.unsupportedLayout`, `.tooLarge` (checked
@@ -16,7 +24,7 @@ public enum TIFFCodec {
     public static func decode(_ bytes: [UInt8], path: String, maxPixels: Int) throws(ImageError) -> Image {
         try bytes.withUnsafeBufferPointer { (data) throws(ImageError) -> Image in
             let reader = try Reader(path: path, maxPixels: maxPixels) { limit, handle, info, msg, len in
-                ccodec_tiff_open_memory(data.baseAddress, data.count, limit, &handle, &info, msg, len)
+                ccodec_tiff_open_memory(path, data.baseAddress, data.count, limit, &handle, &info, msg, len)
             }
             defer { reader.close() }
             let pixels = try reader.rows(0..<reader.height)
@@ -91,6 +99,7 @@ public enum TIFFCodec {
         public func rows(_ rows: Range<Int>) throws(ImageError) -> [UInt8] {
             precondition(rows.lowerBound >= 0 && rows.upperBound <= height, "rows outside the TIFF")
             guard let handle else { throw .io(path: path, detail: "TIFF reader is closed") }
+            if rows.isEmpty { return [] }
             let count = rows.count * width * channels
             var message = CodecMessage()
             var status = CodecStatus.ok.rawValue

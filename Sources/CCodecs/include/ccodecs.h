@@ -107,10 +107,11 @@ typedef struct ccodec_tiff ccodec_tiff;
 /**
  * Opens a TIFF held in memory (the bytes must outlive the handle) and checks its first
  * page's layout and size: fills info, or returns an error status and a NULL *handle.
+ * name stands for the file in libtiff's messages (so they read as ccodec_tiff_open_file's).
  * Readable: 8- or 16-bit gray (min-is-black or min-is-white), gray+alpha, RGB, RGBA, and
  * 8-bit palette; contiguous samples; strips or tiles; any compression libtiff decodes.
  */
-int ccodec_tiff_open_memory(const uint8_t *data, size_t len, uint64_t max_pixels,
+int ccodec_tiff_open_memory(const char *name, const uint8_t *data, size_t len, uint64_t max_pixels,
                             ccodec_tiff **handle, ccodec_info *info, char *msg, size_t msglen);
 
 /** Opens the TIFF file at path, as ccodec_tiff_open_memory (it reads only what it needs). */
