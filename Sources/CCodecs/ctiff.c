@@ -383,11 +383,7 @@ static int ctiff_sink_error(TIFF *tif, void *user, const char *module, const cha
     return 1;
 }
 
-/* Pixels at or above this many bytes are written as BigTIFF: a classic TIFF's offsets are
- * 32-bit, and Deflate may not shrink the data (noise), so the margin is kept generous. */
-#define CTIFF_BIGTIFF_BYTES ((uint64_t)0xF0000000u)
-
-int ccodec_tiff_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int channels,
+int ccodec_tiff_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int channels, int bigtiff,
                        uint8_t **out, size_t *out_len, char *msg, size_t msglen) {
     if (out == NULL || out_len == NULL) return CCODEC_BAD_ARGUMENT;
     *out = NULL;
@@ -399,7 +395,7 @@ int ccodec_tiff_encode(const uint8_t *pixels, uint32_t width, uint32_t height, i
     ctiff_sink sink;
     memset(&sink, 0, sizeof sink);
     size_t row_bytes = (size_t)width * (size_t)channels;
-    int big = (uint64_t)row_bytes * height >= CTIFF_BIGTIFF_BYTES;
+    int big = bigtiff < 0 ? (uint64_t)row_bytes * height >= CCODEC_TIFF_BIG_BYTES : bigtiff != 0;
     TIFFOpenOptions *options = TIFFOpenOptionsAlloc();
     if (options == NULL) return ccodec_fail(msg, msglen, CCODEC_NO_MEMORY, "out of memory creating TIFF writer");
     TIFFOpenOptionsSetErrorHandlerExtR(options, ctiff_sink_error, &sink);

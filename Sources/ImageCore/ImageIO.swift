@@ -42,6 +42,19 @@ public enum ImageFormat: String, Sendable, CaseIterable {
     /// Every extension bandsaw reads and writes (what a folder input is filtered by).
     public static let allExtensions: [String] = allCases.flatMap(\.extensions)
 
+    /// What reading and writing the format keeps and drops, one line (for `bandsaw ops`).
+    public var summary: String {
+        switch self {
+        case .png: return "every colour type and bit depth read (16-bit scaled to 8); written 8-bit, alpha kept, lossless"
+        case .pnm: return "binary P5/P6, maxval up to 65535 read (scaled to 8 bits); written 8-bit; alpha dropped"
+        case .jpeg: return "baseline/progressive, gray, YCbCr, CMYK/YCCK (to RGB), EXIF orientation applied; "
+            + "written gray or RGB at --quality (90), alpha dropped; metadata not kept"
+        case .tiff: return "first page; 8/16-bit gray, gray+alpha, RGB, RGBA, 8-bit palette; strips or tiles; BigTIFF; "
+            + "written 8-bit Deflate, alpha kept, lossless; metadata not kept"
+        case .webp: return "lossy and lossless, alpha kept; written lossless (gray as RGB), or lossy with --quality"
+        }
+    }
+
     /// "PNG, PGM, PPM, JPEG, TIFF and WebP", for messages.
     public static let readableNames = "PNG, PGM, PPM, JPEG, TIFF and WebP"
 

@@ -33,16 +33,19 @@ public enum TIFFCodec {
     }
 
     /// Encodes an image as a single-page TIFF, Deflate-compressed with the horizontal
-    /// predictor, in strips of about 256 KiB; a BigTIFF when the pixels approach 4 GiB. Gray
-    /// (+alpha) is min-is-black; alpha is unassociated. Lossless: decoding gives the image back.
+    /// predictor, in strips of about 256 KiB. Gray (+alpha) is min-is-black; alpha is
+    /// unassociated. Lossless: decoding gives the image back.
     ///
+    /// - Parameter bigTIFF: Write BigTIFF (64-bit offsets) or classic TIFF; nil (the default)
+    ///   chooses BigTIFF when the pixels take 3.75 GiB or more, so the file never outgrows
+    ///   classic TIFF's 4 GiB.
     /// - Throws: `.io` (with an empty path) for an empty image or an encoder failure.
-    public static func encode(_ image: Image) throws(ImageError) -> [UInt8] {
+    public static func encode(_ image: Image, bigTIFF: Bool? = nil) throws(ImageError) -> [UInt8] {
         try CCodec.requireSides(image, max: Int(UInt32.max), format: "TIFF")
         return try CCodec.encode(format: "TIFF") { out, count, msg, len in
             image.pixels.withUnsafeBufferPointer {
                 ccodec_tiff_encode($0.baseAddress, UInt32(image.width), UInt32(image.height), Int32(image.channels),
-                                   &out, &count, msg, len)
+                                   bigTIFF.map { $0 ? 1 : 0 } ?? -1, &out, &count, msg, len)
             }
         }
     }

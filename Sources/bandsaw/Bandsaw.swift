@@ -15,6 +15,8 @@ struct Bandsaw: ParsableCommand {
         discussion: """
             Run under mpirun for N ranks (mpirun -q -np 4 bandsaw photo.png -o edges.png); \
             run alone for the single-rank baseline.
+            Formats (read by content, written by the output's extension): PNG, PGM/PPM, \
+            JPEG, TIFF and WebP; 'bandsaw ops' says what each keeps and drops.
             Exit codes: 0 success, 1 internal or MPI failure, 2 bad usage (unknown filter, \
             out-of-range parameter, unknown output extension), 3 bad input or output image.
             """,
@@ -59,7 +61,7 @@ struct ProcessCommand: ParsableCommand {
     @Option(help: "Who deflates PNG output: parallel (every rank its own rows, rank 0 stitches) or serial (rank 0 alone, libpng).")
     var encode: Encoding = .parallel
 
-    @Option(help: "Who decodes a PNG on more than one rank: auto (shared: every rank its own restart segments, or its own rows' unfiltering) or whole (rank 0 alone).")
+    @Option(help: "Who decodes a PNG or TIFF on more than one rank: auto (shared: every rank its own PNG restart segments or rows' unfiltering, its own TIFF strips or tiles) or whole (rank 0 alone).")
     var decode: Decoding = .auto
 
     @Option(help: "Who reads and writes PGM/PPM: root (rank 0) or mpiio (every rank its own rows; the files must be on a filesystem every rank sees).")

@@ -74,6 +74,19 @@ struct FormatTests {
         #expect(try readImage(path: c.path) == image)
     }
 
+    @Test("`bandsaw ops` and `--help` name the formats")
+    func listed() throws {
+        let ops = try Harness.bandsaw(["ops"])
+        #expect(ops.status == 0)
+        for format in ImageFormat.allCases {
+            #expect(ops.stdout.contains(format.summary), "ops lacks \(format)")
+        }
+        let help = try Harness.bandsaw(["--help"]).stdout + (try Harness.bandsaw(["process", "--help"]).stdout)
+        for word in ["JPEG", "TIFF", "WebP", ".webp", "--quality", "--no-autorotate"] {
+            #expect(help.contains(word), "help lacks \(word)")
+        }
+    }
+
     @Test("--no-autorotate keeps a JPEG's stored orientation; by default it is turned upright")
     func autorotate() throws {
         let folder = try Harness.temporaryFolder("rotate")

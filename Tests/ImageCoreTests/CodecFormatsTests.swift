@@ -46,10 +46,14 @@ struct CodecFormatsTests {
         #expect(try decodeImage(bytes: lossy, path: "w") != image)
     }
 
-    @Test("a large image is written as BigTIFF only past 4 GiB: a small one is classic TIFF")
-    func classicTIFF() throws {
-        let bytes = try encodeImage(GeneratedPattern.smooth(width: 5, height: 5, channels: 1), format: .tiff)
-        #expect(Array(bytes.prefix(4)) == [0x49, 0x49, 0x2A, 0x00])
+    @Test("a small image is written as classic TIFF; the BigTIFF writer round trips too", arguments: 1...4)
+    func bigTIFF(channels: Int) throws {
+        let image = GeneratedPattern.smooth(width: 37, height: 29, channels: channels)
+        let classic = try encodeImage(image, format: .tiff)
+        #expect(Array(classic.prefix(4)) == [0x49, 0x49, 0x2A, 0x00])
+        let big = try TIFFCodec.encode(image, bigTIFF: true)
+        #expect(Array(big.prefix(4)) == [0x49, 0x49, 0x2B, 0x00])
+        #expect(try decodeImage(bytes: big, path: "b") == image)
     }
 
     @Test("the output format follows the new extensions", arguments: [

@@ -131,10 +131,14 @@ void ccodec_tiff_close(ccodec_tiff *handle);
 
 /**
  * Encodes 8-bit pixels (1...4 channels; 2 and 4 with unassociated alpha) as a single-page,
- * Deflate-compressed, stripped TIFF with the horizontal predictor; BigTIFF when the pixels
- * take 4 GiB or more.
+ * Deflate-compressed, stripped TIFF with the horizontal predictor: BigTIFF when bigtiff is 1,
+ * classic when 0, and when -1 BigTIFF only if the pixels take CCODEC_TIFF_BIG_BYTES or more
+ * (a classic TIFF's offsets are 32-bit, and Deflate may not shrink noise).
  */
-int ccodec_tiff_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int channels,
+int ccodec_tiff_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int channels, int bigtiff,
                        uint8_t **out, size_t *out_len, char *msg, size_t msglen);
+
+/** Pixel bytes from which ccodec_tiff_encode writes BigTIFF on its own: 3.75 GiB. */
+#define CCODEC_TIFF_BIG_BYTES 0xF0000000ull
 
 #endif /* CCODECS_H */
