@@ -32,10 +32,11 @@ public enum Encoding: String, CaseIterable, Sendable {
     case serial
 }
 
-/// Who decodes a PNG input when there is more than one rank.
+/// Who decodes a PNG or TIFF input when there is more than one rank.
 public enum Decoding: String, CaseIterable, Sendable {
     /// Shared: every rank decodes its own restart segments (PNGs written by bandsaw), or
-    /// rank 0 inflates and every rank unfilters its own rows (other 8-bit PNGs).
+    /// rank 0 inflates and every rank unfilters its own rows (other 8-bit PNGs); every rank
+    /// decodes its own strips or tiles of a TIFF it can open.
     case auto
     /// Rank 0 decodes the whole image and scatters pixels (for comparison).
     case whole
@@ -150,7 +151,8 @@ public struct SPMDRunner {
         let start = MPI.wallTime()
 
         // Read on rank 0. With more than one rank a PNG is not decoded whole here: its
-        // segments (restart points) or its rows' unfiltering are shared below.
+        // segments (restart points) or its rows' unfiltering are shared below; nor is a TIFF,
+        // whose strips or tiles every rank decodes for itself.
         var source = Source.none
         var fileBytes: [UInt8] = []
         if let job { clock.time(.read) { (source, fileBytes) = read(job) } }
@@ -169,9 +171,9 @@ public struct SPMDRunner {
         let firstHalo = settings.haloMode == .wide ? pipeline.totalHalo : (pipeline.stages.first?.halo ?? 0)
         var mode = header.decode
 
-        // Each rank's first band, with its halo rows: read by rows (MPI-IO), decoded by
-        // segments or unfiltered by rows where every rank succeeded, else decoded whole on
-        // rank 0 and scattered.
+        // Each rank's first band, with its halo rows: read by rows (MPI-IO), decoded by TIFF
+        // strips or tiles, by PNG segments or unfiltered by rows where every rank succeeded,
+        // else decoded whole on rank 0 and scattered.
         var plan = BandPlan(height: height, ranks: world.size, halo: firstHalo)
         var band: Band? = nil
         var decodeFailure: Failure? = nil
