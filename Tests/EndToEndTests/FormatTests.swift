@@ -116,10 +116,14 @@ struct FormatTests {
             bomb.replaceSubrange((sof + 5)..<(sof + 9), with: [0xEA, 0x60, 0xEA, 0x60])
         }
         // A TIFF whose first directory claims 100000 x 100000 (little-endian; width and height
-        // are the first two entries our encoder writes, LONG values).
+        // are the first two entries our encoder writes: made LONG, 100000 each).
         var tiffBomb = tiff
         let ifd = Int(tiff[4]) | Int(tiff[5]) << 8 | Int(tiff[6]) << 16 | Int(tiff[7]) << 24
-        for entry in 0..<2 { tiffBomb.replaceSubrange((ifd + 2 + 12 * entry + 8)..<(ifd + 2 + 12 * entry + 12), with: [0xA0, 0x86, 0x01, 0x00]) }
+        for entry in 0..<2 {
+            let at = ifd + 2 + 12 * entry
+            tiffBomb.replaceSubrange((at + 2)..<(at + 4), with: [4, 0])
+            tiffBomb.replaceSubrange((at + 8)..<(at + 12), with: [0xA0, 0x86, 0x01, 0x00])
+        }
         return [
             "truncated.jpg": Array(jpeg.prefix(jpeg.count / 2)),
             "corrupt.jpg": garbled(jpeg, from: 20),
