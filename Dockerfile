@@ -3,7 +3,8 @@
 # Build stage: the official Swift image on Debian 12 (bookworm), the same toolchain line the
 # project is tested with. --static-swift-stdlib links the Swift runtime and Foundation into the
 # executable, so the runtime stage needs no Swift at all; the C libraries it links (Open MPI,
-# libpng, zlib) come from the same Debian release in both stages, so the ABI matches.
+# libpng, zlib, libdeflate, libjpeg-turbo, libtiff, libwebp) come from the same Debian release in
+# both stages, so the ABI matches.
 ARG SWIFT_IMAGE=swift:6.3.1-bookworm
 ARG RUNTIME_IMAGE=debian:bookworm-slim
 
@@ -12,7 +13,8 @@ FROM ${SWIFT_IMAGE} AS builder
 # version that left the archive breaks the build. The release (bookworm) is the pin.
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libdeflate-dev libpng-dev zlib1g-dev libopenmpi-dev pkg-config \
+    && apt-get install -y --no-install-recommends libdeflate-dev libpng-dev zlib1g-dev \
+        libjpeg62-turbo-dev libtiff-dev libwebp-dev libopenmpi-dev pkg-config \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Manifest first: the dependency fetch stays cached while only sources change.
@@ -33,7 +35,8 @@ FROM ${RUNTIME_IMAGE}
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
-        openmpi-bin libopenmpi3 libdeflate0 libpng16-16 zlib1g libstdc++6 openssh-server openssh-client tini \
+        openmpi-bin libopenmpi3 libdeflate0 libpng16-16 zlib1g libjpeg62-turbo libtiff6 libwebp7 \
+        libstdc++6 openssh-server openssh-client tini \
     && rm -rf /var/lib/apt/lists/* \
     && rm -f /etc/ssh/ssh_host_*
 

@@ -6,8 +6,9 @@ import PackageDescription
 // Data flows one way: ImageCore (pure Swift: image, codecs, kernels, band plan) and MPIKit
 // (the only Swift that imports CMPI) <- SPMDEngine (the driver: read, scatter, halos, filter,
 // encode, gather, write, with timing and the ranks' agreement) <- bandsaw (the command line).
-// CPNG is the one door to libpng: every libpng call, and every setjmp, lives in C. CKernels holds
-// the AVX2 kernels, each compiled for AVX2 by a function attribute and called only when the CPU has it.
+// CPNG is the one door to libpng: every libpng call, and every setjmp, lives in C. CCodecs is
+// the one door to libjpeg(-turbo), libtiff and libwebp, in the same way. CKernels holds the AVX2
+// kernels, each compiled for AVX2 by a function attribute and called only when the CPU has it.
 
 let package = Package(
     name: "bandsaw",
@@ -33,13 +34,17 @@ let package = Package(
             name: "CPNG",
             linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("z"), .linkedLibrary("deflate")]
         ),
+        .target(
+            name: "CCodecs",
+            linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("tiff"), .linkedLibrary("webp")]
+        ),
 
         // Vector kernels (AVX2) behind run-time CPU dispatch; ImageCore's Swift kernels are the
         // portable path and the reference.
         .target(name: "CKernels"),
 
         // MARK: - Libraries
-        .target(name: "ImageCore", dependencies: ["CPNG", "CKernels"], linkerSettings: [.linkedLibrary("m")]),
+        .target(name: "ImageCore", dependencies: ["CPNG", "CCodecs", "CKernels"], linkerSettings: [.linkedLibrary("m")]),
         .target(name: "MPIKit", dependencies: ["CMPI"]),
         .target(name: "SPMDEngine", dependencies: ["ImageCore", "MPIKit"]),
 

@@ -11,7 +11,7 @@ usage() {
     cat <<USAGE
 Usage: $prog IMAGE|FOLDER [options]
 
-Runs bandsaw on IMAGE (PNG, PGM or PPM) or on every image in FOLDER, distributed over
+Runs bandsaw on IMAGE (PNG, PGM, PPM, JPEG, TIFF or WebP) or on every image in FOLDER, distributed over
 RANKS MPI processes, prints the time of each phase, and shows the result.
 
 Options:
@@ -51,6 +51,7 @@ Exit codes: 0 success; 1 failed job or missing tool; 2 bad usage; 3 bad input im
 
 Examples:
   $prog photo.png                         # sobel edges on all cores, shown in the terminal
+  $prog phone.jpg -o edges.png            # a JPEG photo in (turned upright), a PNG out
   $prog photo.png -n 4 --op gaussian:sigma=2 --op sobel --baseline
   $prog photos/ -o edges/ --no-show       # a folder in one launch
   $prog photo.png --slurm -n 8 --nodes 2  # a Slurm batch job on 2 hosts

@@ -15,15 +15,57 @@ public enum ImageLimits {
     public static let defaultMaxPixels = 1 << 28
 }
 
-/// The formats bandsaw writes.
+/// The formats bandsaw reads and writes.
 public enum ImageFormat: String, Sendable, CaseIterable {
     /// PNG, 8-bit, through libpng.
     case png
     /// Binary PGM (`P5`) or PPM (`P6`), chosen by channel count.
     case pnm
+    /// JPEG (JFIF), through libjpeg-turbo: gray or RGB, alpha dropped; lossy (`--quality`).
+    case jpeg
+    /// TIFF, through libtiff: Deflate-compressed, lossless, every channel layout kept.
+    case tiff
+    /// WebP, through libwebp: lossless, or lossy with `--quality`; gray written as RGB.
+    case webp
+
+    /// The file extensions of each format, the first the usual one (lower case, no dot).
+    public var extensions: [String] {
+        switch self {
+        case .png: return ["png"]
+        case .pnm: return ["pgm", "ppm", "pnm"]
+        case .jpeg: return ["jpg", "jpeg"]
+        case .tiff: return ["tif", "tiff"]
+        case .webp: return ["webp"]
+        }
+    }
+
+    /// Every extension bandsaw reads and writes (what a folder input is filtered by).
+    public static let allExtensions: [String] = allCases.flatMap(\.extensions)
+
+    /// What reading and writing the format keeps and drops, one line (for `bandsaw ops`).
+    public var summary: String {
+        switch self {
+        case .png: return "every colour type and bit depth read (16-bit scaled to 8); written 8-bit, alpha kept, lossless"
+        case .pnm: return "binary P5/P6, maxval up to 65535 read (scaled to 8 bits); written 8-bit; alpha dropped"
+        case .jpeg: return "baseline/progressive, gray, YCbCr, CMYK/YCCK (to RGB), EXIF orientation applied; "
+            + "written gray or RGB at --quality (90), alpha dropped; metadata not kept"
+        case .tiff: return "first page; 8/16-bit gray, gray+alpha, RGB, RGBA, 8-bit palette; strips or tiles; BigTIFF; "
+            + "written 8-bit Deflate, alpha kept, lossless; metadata not kept"
+        case .webp: return "lossy and lossless, alpha kept; written lossless (gray as RGB), or lossy with --quality"
+        }
+    }
+
+    /// "PNG, PGM, PPM, JPEG, TIFF and WebP", for messages.
+    public static let readableNames = "PNG, PGM, PPM, JPEG, TIFF and WebP"
+
+    /// ".png, .pgm, ... or .webp", for messages.
+    static var outputExtensionList: String {
+        let all = allExtensions.map { "." + $0 }
+        return all.dropLast().joined(separator: ", ") + " or " + all.last!
+    }
 
     /// The format named by the extension of `path`'s last component, ignoring case:
-    /// `.png` is PNG; `.pgm`, `.ppm` and `.pnm` are PNM.
+    /// `.png`; `.pgm`, `.ppm`, `.pnm`; `.jpg`, `.jpeg`; `.tif`, `.tiff`; `.webp`.
     ///
     /// - Throws: `.unknownOutputFormat` for any other extension, or none.
     public static func forOutput(path: String) throws(ImageError) -> ImageFormat {
@@ -31,38 +73,59 @@ public enum ImageFormat: String, Sendable, CaseIterable {
         guard let dot = name.lastIndex(of: "."), dot != name.startIndex else {
             throw .unknownOutputFormat(path: path)
         }
-        switch name[name.index(after: dot)...].lowercased() {
-        case "png": return .png
-        case "pgm", "ppm", "pnm": return .pnm
-        default: throw .unknownOutputFormat(path: path)
+        let ext = name[name.index(after: dot)...].lowercased()
+        guard let format = allCases.first(where: { $0.extensions.contains(ext) }) else {
+            throw .unknownOutputFormat(path: path)
         }
+        return format
+    }
+}
+
+/// How images are encoded, beyond the format: what the command line's options set.
+public struct EncodeOptions: Sendable, Equatable {
+    /// zlib level 0...9 for PNG (clamped); the other formats ignore it.
+    public var compressionLevel: Int
+    /// JPEG quality 1...100 (nil: ``JPEGCodec/defaultQuality``); for WebP, lossy at this
+    /// quality instead of lossless. PNG, PNM and TIFF are lossless and ignore it.
+    public var quality: Int?
+
+    public init(compressionLevel: Int = 6, quality: Int? = nil) {
+        self.compressionLevel = compressionLevel
+        self.quality = quality
     }
 }
 
 /// Reads and decodes the image file at `path`, whatever its extension says.
 ///
-/// The format is sniffed from the first bytes: PNG and binary PGM/PPM (`P5`/`P6`) are read;
-/// other recognised formats (JPEG, GIF, BMP, TIFF, WebP, ASCII PNM, ...) are reported by name.
+/// The format is sniffed from the first bytes: PNG, binary PGM/PPM (`P5`/`P6`), JPEG, TIFF
+/// (classic and BigTIFF) and WebP are read; other recognised formats (GIF, BMP, ASCII PNM,
+/// ...) are reported by name.
 ///
 /// - Throws: `.io` when the file cannot be read (detail such as "no such file",
 ///   "permission denied", "is a directory"), and everything
 ///   ``decodeImage(bytes:path:maxPixels:)`` throws.
-public func readImage(path: String, maxPixels: Int = ImageLimits.defaultMaxPixels) throws(ImageError) -> Image {
-    try decodeImage(bytes: readFileBytes(path: path), path: path, maxPixels: maxPixels)
+public func readImage(path: String, maxPixels: Int = ImageLimits.defaultMaxPixels,
+                      autorotate: Bool = true) throws(ImageError) -> Image {
+    try decodeImage(bytes: readFileBytes(path: path), path: path, maxPixels: maxPixels, autorotate: autorotate)
 }
 
 /// Decodes an image held in memory, sniffing its format from the first bytes.
 ///
-/// - Parameter path: Names the source in any error thrown.
+/// - Parameters:
+///   - path: Names the source in any error thrown.
+///   - autorotate: Apply a JPEG's EXIF orientation (``JPEGCodec/decode(_:path:maxPixels:autorotate:)``).
 /// - Throws: `.empty` for no bytes; `.unsupportedFormat` naming a recognised format that
 ///   bandsaw does not read; `.notAnImage` for anything unrecognised; `.truncated`,
-///   `.corrupt` or `.tooLarge` from the PNG and PNM decoders.
-public func decodeImage(bytes: [UInt8], path: String,
-                        maxPixels: Int = ImageLimits.defaultMaxPixels) throws(ImageError) -> Image {
+///   `.corrupt`, `.unsupportedLayout` or `.tooLarge` from the decoders.
+public func decodeImage(bytes: [UInt8], path: String, maxPixels: Int = ImageLimits.defaultMaxPixels,
+                        autorotate: Bool = true) throws(ImageError) -> Image {
     guard !bytes.isEmpty else { throw .empty(path: path) }
     switch sniffFormat(bytes) {
     case .png: return try PNGCodec.decode(bytes, path: path, maxPixels: maxPixels)
     case .pnm: return try PNMCodec.decode(bytes, path: path, maxPixels: maxPixels)
+    case .jpeg: return try JPEGCodec.decode(bytes, path: path, maxPixels: maxPixels, autorotate: autorotate)
+    case .tiff: return try TIFFCodec.decode(bytes, path: path, maxPixels: maxPixels)
+    case .webp: return try WebPCodec.decode(bytes, path: path, maxPixels: maxPixels)
     case .unsupported(let name): throw .unsupportedFormat(path: path, format: name)
     case .unknown: throw .notAnImage(path: path)
     }
@@ -70,13 +133,21 @@ public func decodeImage(bytes: [UInt8], path: String,
 
 /// Encodes an image in memory.
 ///
-/// - Parameter compressionLevel: zlib level 0...9 for PNG (clamped); PNM ignores it.
-/// - Throws: `.io` (with an empty path) for an empty image or an encoder failure.
-public func encodeImage(_ image: Image, format: ImageFormat, compressionLevel: Int = 6) throws(ImageError) -> [UInt8] {
+/// - Throws: `.io` (with an empty path) for an empty image, one too large for the format, or
+///   an encoder failure.
+public func encodeImage(_ image: Image, format: ImageFormat, options: EncodeOptions = EncodeOptions()) throws(ImageError) -> [UInt8] {
     switch format {
-    case .png: return try PNGCodec.encode(image, compressionLevel: compressionLevel)
+    case .png: return try PNGCodec.encode(image, compressionLevel: options.compressionLevel)
     case .pnm: return try PNMCodec.encode(image)
+    case .jpeg: return try JPEGCodec.encode(image, quality: options.quality ?? JPEGCodec.defaultQuality)
+    case .tiff: return try TIFFCodec.encode(image)
+    case .webp: return try WebPCodec.encode(image, quality: options.quality)
     }
+}
+
+/// Encodes an image in memory with PNG's zlib level `compressionLevel` (0...9, clamped).
+public func encodeImage(_ image: Image, format: ImageFormat, compressionLevel: Int) throws(ImageError) -> [UInt8] {
+    try encodeImage(image, format: format, options: EncodeOptions(compressionLevel: compressionLevel))
 }
 
 /// Encodes an image in the format its extension names and writes it to `path` atomically.
@@ -85,13 +156,13 @@ public func encodeImage(_ image: Image, format: ImageFormat, compressionLevel: I
 /// synced and then renamed over `path`; on any failure the temporary file is removed, so
 /// a failed write never leaves a partial or half-replaced output.
 ///
-/// - Throws: `.unknownOutputFormat` for an extension other than `.png`, `.pgm`, `.ppm`,
-///   `.pnm`; `.io` when encoding fails or the system refuses the write.
-public func writeImage(_ image: Image, path: String, compressionLevel: Int = 6) throws(ImageError) {
+/// - Throws: `.unknownOutputFormat` for an extension no format has (``ImageFormat/forOutput(path:)``);
+///   `.io` when encoding fails or the system refuses the write.
+public func writeImage(_ image: Image, path: String, options: EncodeOptions = EncodeOptions()) throws(ImageError) {
     let format = try ImageFormat.forOutput(path: path)
     let bytes: [UInt8]
     do {
-        bytes = try encodeImage(image, format: format, compressionLevel: compressionLevel)
+        bytes = try encodeImage(image, format: format, options: options)
     } catch .io(_, let detail) {
         throw .io(path: path, detail: detail)
     }
@@ -101,7 +172,7 @@ public func writeImage(_ image: Image, path: String, compressionLevel: Int = 6) 
 // MARK: - Format sniffing
 
 private enum SniffedFormat: Equatable {
-    case png, pnm
+    case png, pnm, jpeg, tiff, webp
     case unsupported(String)
     case unknown
 }
@@ -110,12 +181,8 @@ private let pngSignature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0
 
 /// Formats recognised only to be refused by name: (name, byte offset, magic bytes).
 private let refusedFormats: [(name: String, offset: Int, magic: [UInt8])] = [
-    ("JPEG", 0, [0xFF, 0xD8, 0xFF]),
     ("GIF", 0, Array("GIF8".utf8)),
     ("BMP", 0, Array("BM".utf8)),
-    ("TIFF", 0, [0x49, 0x49, 0x2A, 0x00]),
-    ("TIFF", 0, [0x4D, 0x4D, 0x00, 0x2A]),
-    ("WebP", 8, Array("WEBP".utf8)),  // after "RIFF" and a length, checked below
     ("JPEG XL", 0, [0xFF, 0x0A]),
     ("JPEG XL", 0, [0x00, 0x00, 0x00, 0x0C, 0x4A, 0x58, 0x4C, 0x20]),
     ("JPEG 2000", 0, [0x00, 0x00, 0x00, 0x0C, 0x6A, 0x50, 0x20, 0x20]),
@@ -140,8 +207,10 @@ private func sniffFormat(_ bytes: [UInt8]) -> SniffedFormat {
         return .png
     }
     if has(Array("P5".utf8), at: 0) || has(Array("P6".utf8), at: 0) { return .pnm }
+    if has([0xFF, 0xD8, 0xFF], at: 0) { return .jpeg }
+    if TIFFCodec.hasSignature(bytes) { return .tiff }
+    if has(Array("RIFF".utf8), at: 0) && has(Array("WEBP".utf8), at: 8) { return .webp }
     for format in refusedFormats where has(format.magic, at: format.offset) {
-        if format.name == "WebP" && !has(Array("RIFF".utf8), at: 0) { continue }
         return .unsupported(format.name)
     }
     return .unknown

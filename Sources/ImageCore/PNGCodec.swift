@@ -61,7 +61,7 @@ public enum PNGCodec {
     private static func readHeader(_ bytes: [UInt8], path: String, maxPixels: Int) throws(ImageError) -> Header {
         let limit = max(maxPixels, 0)
         var width: UInt32 = 0, height: UInt32 = 0, channels: Int32 = 0
-        var message = CPNGMessage()
+        var message = CodecMessage()
         let headerStatus = bytes.withUnsafeBufferPointer { data in
             message.withBuffer { cpng_read_header(data.baseAddress, data.count, &width, &height, &channels, $0, $1) }
         }
@@ -95,17 +95,17 @@ public enum PNGCodec {
 
     /// The output of one `cpng_` decoder call.
     private struct DecoderRun {
-        var status: Int32, message: CPNGMessage, pixels: [UInt8]
+        var status: Int32, message: CodecMessage, pixels: [UInt8]
     }
 
     /// Runs a `cpng_` decoder into a fresh pixel buffer of the header's size (left empty
     /// unless the decoder succeeds); `spare` more bytes of capacity are the decoder's scratch.
     private static func runDecoder(
         _ header: Header, spare: Int = 0,
-        _ decoder: (UnsafeMutablePointer<UInt8>?, Int, inout CPNGMessage) -> Int32
+        _ decoder: (UnsafeMutablePointer<UInt8>?, Int, inout CodecMessage) -> Int32
     ) -> DecoderRun {
         let count = header.width * header.height * header.channels
-        var message = CPNGMessage()
+        var message = CodecMessage()
         var status: Int32 = CPNG_OK
         let pixels = [UInt8](unsafeUninitializedCapacity: count + spare) { out, initialised in
             status = decoder(out.baseAddress, count + spare, &message)
@@ -126,14 +126,14 @@ public enum PNGCodec {
     /// - Parameter compressionLevel: zlib level, 0 (none, fastest) to 9 (smallest);
     ///   values outside are clamped.
     /// - Throws: `.io` when the image is empty (PNG needs at least 1x1) or the encoder fails.
-    ///   Errors carry an empty path; ``writeImage(_:path:compressionLevel:)`` fills it in.
+    ///   Errors carry an empty path; ``writeImage(_:path:options:)`` fills it in.
     public static func encode(_ image: Image, compressionLevel: Int = 6) throws(ImageError) -> [UInt8] {
         try requireWritable(image, path: "")
         guard let width = UInt32(exactly: image.width), let height = UInt32(exactly: image.height) else {
             throw .io(path: "", detail: "\(image.width)x\(image.height) is too large for PNG")
         }
         let level = Int32(min(max(compressionLevel, 0), 9))
-        var message = CPNGMessage()
+        var message = CodecMessage()
         var output: UnsafeMutablePointer<UInt8>?
         var length = 0
         let status = image.pixels.withUnsafeBufferPointer { pixels in
@@ -149,7 +149,7 @@ public enum PNGCodec {
     }
 
     /// Maps a `CPNG_*` status to the matching ``ImageError``; returns on `CPNG_OK`.
-    private static func check(_ status: Int32, _ message: CPNGMessage, path: String,
+    private static func check(_ status: Int32, _ message: CodecMessage, path: String,
                               width: Int, height: Int, limit: Int) throws(ImageError) {
         switch status {
         case CPNG_OK: return
@@ -160,22 +160,6 @@ public enum PNGCodec {
         case CPNG_WRITE_FAILED, CPNG_BAD_ARGUMENT: throw .io(path: path, detail: "PNG encoding failed: \(message.text)")
         default: throw .corrupt(path: path, detail: message.text)
         }
-    }
-}
-
-/// The fixed-size buffer CPNG copies libpng's error message into.
-struct CPNGMessage {
-    private var bytes = [CChar](repeating: 0, count: 256)
-
-    /// Runs `body` with the buffer's address and capacity, as the `cpng_` functions take them.
-    mutating func withBuffer<R>(_ body: (UnsafeMutablePointer<CChar>, Int) -> R) -> R {
-        bytes.withUnsafeMutableBufferPointer { body($0.baseAddress!, $0.count) }
-    }
-
-    /// The message as text (the C side always NUL-terminates it).
-    var text: String {
-        let end = bytes.firstIndex(of: 0) ?? bytes.endIndex
-        return String(decoding: bytes[..<end].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
 

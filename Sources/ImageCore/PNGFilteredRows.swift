@@ -27,7 +27,7 @@ public enum PNGRows {
     /// decoder (``decodeImage(bytes:path:maxPixels:)``) then reports in its own words.
     public static func inflate(_ bytes: [UInt8], maxPixels: Int) -> FilteredRows? {
         var width: UInt32 = 0, height: UInt32 = 0, channels: Int32 = 0
-        var message = CPNGMessage()
+        var message = CodecMessage()
         let header = bytes.withUnsafeBufferPointer { data in
             message.withBuffer { cpng_read_header(data.baseAddress, data.count, &width, &height, &channels, $0, $1) }
         }

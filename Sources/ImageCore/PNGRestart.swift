@@ -128,7 +128,7 @@ public enum PNGRestart {
         precondition(toEnd || data.count >= count + 2, "no room for the final block")
         precondition(out.count >= rows * (rowBytes + 1), "output too small")
         var adler: UInt32 = 1
-        var message = CPNGMessage()
+        var message = CodecMessage()
         let status = message.withBuffer { text, length in
             cpng_restart_decode(data.baseAddress?.assumingMemoryBound(to: UInt8.self), count, atTop ? 1 : 0, toEnd ? 1 : 0,
                                 out.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt32(rows), rowBytes,

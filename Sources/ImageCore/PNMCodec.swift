@@ -108,7 +108,7 @@ public enum PNMCodec {
     /// file extension: an RGB image written to `x.pgm` is a `P6`.
     ///
     /// - Throws: `.io` for an empty image (PNM readers refuse a zero width or height).
-    ///   Errors carry an empty path; ``writeImage(_:path:compressionLevel:)`` fills it in.
+    ///   Errors carry an empty path; ``writeImage(_:path:options:)`` fills it in.
     public static func encode(_ image: Image) throws(ImageError) -> [UInt8] {
         try requireWritable(image, path: "")
         return headerBytes(width: image.width, height: image.height, channels: image.channels)

@@ -72,8 +72,10 @@ enum DecodeMode: Int64 {
     case rows = 2
     /// Every rank reads its own rows of a PGM/PPM (`--io mpiio`).
     case file = 3
+    /// Every rank decodes its own rows of a TIFF, from the strips or tiles that hold them.
+    case tiff = 4
 
-    var name: String { ["whole", "segments", "rows", "mpiio"][Int(rawValue)] }
+    var name: String { ["whole", "segments", "rows", "mpiio", "tiff"][Int(rawValue)] }
 }
 
 // MARK: - Agreement

@@ -32,10 +32,11 @@ public enum Encoding: String, CaseIterable, Sendable {
     case serial
 }
 
-/// Who decodes a PNG input when there is more than one rank.
+/// Who decodes a PNG or TIFF input when there is more than one rank.
 public enum Decoding: String, CaseIterable, Sendable {
     /// Shared: every rank decodes its own restart segments (PNGs written by bandsaw), or
-    /// rank 0 inflates and every rank unfilters its own rows (other 8-bit PNGs).
+    /// rank 0 inflates and every rank unfilters its own rows (other 8-bit PNGs); every rank
+    /// decodes its own strips or tiles of a TIFF it can open.
     case auto
     /// Rank 0 decodes the whole image and scatters pixels (for comparison).
     case whole
@@ -65,15 +66,24 @@ public struct RunSettings: Sendable {
     public var decoding: Decoding = .auto
     /// Who reads and writes PGM/PPM files.
     public var io: IOMode = .root
+    /// JPEG quality, or lossy WebP at this quality (nil: JPEG 90, WebP lossless).
+    public var quality: Int? = nil
+    /// Whether a JPEG's EXIF orientation is applied on reading.
+    public var autorotate = true
+
+    /// How rank 0 encodes a gathered image.
+    var encodeOptions: EncodeOptions { EncodeOptions(compressionLevel: compressionLevel, quality: quality) }
 
     var pipeline: Pipeline { Pipeline(specs: specs) }
 
     public init(specs: [FilterSpec], haloMode: HaloMode = .wide, maxPixels: Int = ImageLimits.defaultMaxPixels,
                 compressionLevel: Int = 1, encoding: Encoding = .parallel, json: Bool = false, quiet: Bool = false,
-                reportPath: String? = nil, decoding: Decoding = .auto, io: IOMode = .root) {
+                reportPath: String? = nil, decoding: Decoding = .auto, io: IOMode = .root,
+                quality: Int? = nil, autorotate: Bool = true) {
         self.specs = specs; self.haloMode = haloMode; self.maxPixels = maxPixels
         self.compressionLevel = compressionLevel; self.encoding = encoding; self.json = json; self.quiet = quiet
         self.reportPath = reportPath; self.decoding = decoding; self.io = io
+        self.quality = quality; self.autorotate = autorotate
     }
 }
 
@@ -141,7 +151,8 @@ public struct SPMDRunner {
         let start = MPI.wallTime()
 
         // Read on rank 0. With more than one rank a PNG is not decoded whole here: its
-        // segments (restart points) or its rows' unfiltering are shared below.
+        // segments (restart points) or its rows' unfiltering are shared below; nor is a TIFF,
+        // whose strips or tiles every rank decodes for itself.
         var source = Source.none
         var fileBytes: [UInt8] = []
         if let job { clock.time(.read) { (source, fileBytes) = read(job) } }
@@ -160,9 +171,9 @@ public struct SPMDRunner {
         let firstHalo = settings.haloMode == .wide ? pipeline.totalHalo : (pipeline.stages.first?.halo ?? 0)
         var mode = header.decode
 
-        // Each rank's first band, with its halo rows: read by rows (MPI-IO), decoded by
-        // segments or unfiltered by rows where every rank succeeded, else decoded whole on
-        // rank 0 and scattered.
+        // Each rank's first band, with its halo rows: read by rows (MPI-IO), decoded by TIFF
+        // strips or tiles, by PNG segments or unfiltered by rows where every rank succeeded,
+        // else decoded whole on rank 0 and scattered.
         var plan = BandPlan(height: height, ranks: world.size, halo: firstHalo)
         var band: Band? = nil
         var decodeFailure: Failure? = nil
@@ -174,6 +185,29 @@ public struct SPMDRunner {
             switch try readRows(String(decoding: input, as: UTF8.self), pnm, plan: plan, clock: &clock) {
             case .success(let rows): band = rows
             case .failure(let error): decodeFailure = isRoot ? Failure(error) : nil
+            }
+        } else if mode == .tiff {
+            var input = Array((job?.input ?? "").utf8)
+            try clock.time(.broadcast) { try world.broadcast(bytes: &input) }
+            var opened: TIFFCodec.Reader? = nil
+            if case .tiffFile(let reader) = source { opened = reader }
+            source = .none
+            switch try decodeTIFFRows(String(decoding: input, as: UTF8.self), opened, width: width, height: height,
+                                      channels: channels, plan: plan, clock: &clock) {
+            case .success(let rows)?: band = rows
+            case .failure(let error)?: decodeFailure = Failure(error)
+            case nil:
+                // Some rank cannot see the file (no shared filesystem): rank 0 decodes it whole.
+                mode = .whole
+                if let job {
+                    clock.time(.read) {
+                        do throws(ImageError) {
+                            source = .image(try readImage(path: job.input, maxPixels: settings.maxPixels))
+                        } catch {
+                            decodeFailure = Failure(error)
+                        }
+                    }
+                }
             }
         } else if mode != .whole {
             // Rank 0 hands its read over (one owner, so the rows change in place uncopied).
@@ -193,7 +227,8 @@ public struct SPMDRunner {
                 // decodes the file whole, as on one rank, and that decoder's verdict stands.
                 clock.time(.read) {
                     do throws(ImageError) {
-                        source = .image(try decodeImage(bytes: fileBytes, path: job.input, maxPixels: settings.maxPixels))
+                        source = .image(try decodeImage(bytes: fileBytes, path: job.input, maxPixels: settings.maxPixels,
+                                                        autorotate: settings.autorotate))
                     } catch {
                         decodeFailure = Failure(error)
                     }
@@ -259,7 +294,7 @@ public struct SPMDRunner {
                     do throws(ImageError) {
                         let format = try ImageFormat.forOutput(path: job.output)
                         bytes = try clock.time(.encode) { () throws(ImageError) in
-                            try encodeImage(result, format: format, compressionLevel: settings.compressionLevel)
+                            try encodeImage(result, format: format, options: settings.encodeOptions)
                         }
                     } catch { encodeFailure = Failure(error) }
                 }
@@ -291,11 +326,13 @@ public struct SPMDRunner {
         if let failure = try clock.time(.write, { try agree(.write, commitFailure) }) { return (failure.status, nil) }
         let total = MPI.wallTime() - start
         let summary = try PhaseSummary.reduce(clock, total: total, over: world)
+        let peaks = try PeakMemory.byRank(over: world)
 
         guard let job else { return (.success, nil) }
         let shape = "\(width)x\(height)x\(channels)"
         let report = ImageReport(input: job.input, output: job.output, width: width, height: height, channels: channels,
-                                 output_channels: outChannels, decode: mode.name, phases: summary)
+                                 output_channels: outChannels, decode: mode.name, phases: summary,
+                                 peak_rss_mib: peaks)
         if !settings.json && !settings.quiet {
             let ops = settings.specs.map(\.description).joined(separator: " | ")
             Console.out(summary.table(title: "\(job.input) (\(shape)) -> \(job.output)  [\(ops)] on \(world.size) rank\(world.size == 1 ? "" : "s")"))
@@ -323,6 +360,9 @@ public struct SPMDRunner {
             (header.width, header.height, header.channels) = (pnm.width, pnm.height, pnm.channels)
             header.decode = .file
             (header.pnmMaxval, header.pnmDataOffset) = (pnm.maxval, pnm.dataOffset)
+        case .tiffFile(let tiff):
+            (header.width, header.height, header.channels) = (tiff.width, tiff.height, tiff.channels)
+            header.decode = .tiff
         case .failure, .none:
             header.status = .badImage
         }
@@ -341,6 +381,8 @@ public struct SPMDRunner {
         case rows(FilteredRows)
         /// A PGM/PPM whose header rank 0 has read: every rank reads its own rows (MPI-IO).
         case pnmFile(PNMCodec.Header)
+        /// A TIFF rank 0 has opened and checked: every rank decodes its own rows.
+        case tiffFile(TIFFCodec.Reader)
         /// Why the input cannot be read.
         case failure(ImageError)
     }
@@ -352,6 +394,7 @@ public struct SPMDRunner {
         var bytes: [UInt8] = []
         do throws(ImageError) {
             if settings.io == .mpiio, let pnm = try pnmHeader(job.input) { return (.pnmFile(pnm), []) }
+            if world.size > 1 && settings.decoding == .auto, let tiff = try tiffReader(job.input) { return (.tiffFile(tiff), []) }
             bytes = try readFileBytes(path: job.input)
             if world.size > 1 && settings.decoding == .auto {
                 if let png = PNGRestart.probe(bytes, maxPixels: settings.maxPixels), png.stream.count < Int(Int32.max) {
@@ -359,7 +402,8 @@ public struct SPMDRunner {
                 }
                 if let rows = PNGRows.inflate(bytes, maxPixels: settings.maxPixels) { return (.rows(rows), bytes) }
             }
-            return (.image(try decodeImage(bytes: bytes, path: job.input, maxPixels: settings.maxPixels)), [])
+            return (.image(try decodeImage(bytes: bytes, path: job.input, maxPixels: settings.maxPixels,
+                                           autorotate: settings.autorotate)), [])
         } catch {
             return (.failure(error), [])
         }
@@ -552,6 +596,36 @@ public struct SPMDRunner {
             }
         }
         return Band(width: width, channels: channels, imageHeight: plan.height, firstRow: share.needed.lowerBound, pixels: pixels)
+    }
+
+    // MARK: - TIFF by rows
+
+    /// The opened first page of a TIFF (its layout and size checked), nil for any other file.
+    private func tiffReader(_ path: String) throws(ImageError) -> TIFFCodec.Reader? {
+        guard TIFFCodec.hasSignature(try readFilePrefix(path: path, limit: 4).bytes) else { return nil }
+        return try TIFFCodec.Reader(path: path, maxPixels: settings.maxPixels)
+    }
+
+    /// Every rank decodes the rows it needs (owned and halo) of a TIFF with its own libtiff
+    /// handle on the file, reading only the strips or tiles that hold them: no pixel passes
+    /// through rank 0, no rank holds more than its band and one strip or tile, and no halo
+    /// exchange is needed. Returns nil on every rank when some rank cannot open the file or
+    /// sees another image there (no shared filesystem); the caller then decodes it on rank 0.
+    /// A strip or tile that does not decode fails on the rank that read it.
+    private func decodeTIFFRows(_ path: String, _ opened: TIFFCodec.Reader?, width: Int, height: Int, channels: Int,
+                                plan: BandPlan, clock: inout PhaseClock) throws -> Result<Band, ImageError>? {
+        let reader = opened ?? clock.time(.read) { try? TIFFCodec.Reader(path: path, maxPixels: settings.maxPixels) }
+        defer { reader?.close() }
+        let same = reader.map { $0.width == width && $0.height == height && $0.channels == channels } ?? false
+        guard try everyRank(same), let reader else { return nil }
+        let needed = plan.shares[world.rank].needed
+        do throws(ImageError) {
+            let pixels = try clock.time(.decode) { () throws(ImageError) in try reader.rows(needed) }
+            return .success(Band(width: width, channels: channels, imageHeight: height, firstRow: needed.lowerBound,
+                                 pixels: pixels))
+        } catch {
+            return .failure(error)
+        }
     }
 
     // MARK: - MPI-IO for PGM/PPM

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import MPIKit
 import ImageCore
 
@@ -79,9 +82,29 @@ extension PhaseSummary: Encodable {
 struct ImageReport: Encodable {
     var input: String, output: String
     var width: Int, height: Int, channels: Int, output_channels: Int
-    /// How the ranks decoded it: whole, segments, rows or mpiio.
+    /// How the ranks decoded it: whole, segments, rows, mpiio or tiff.
     var decode: String
     var phases: PhaseSummary
+    /// Each rank's peak resident memory so far (MiB), by rank.
+    var peak_rss_mib: [Double]
+}
+
+/// Peak memory of the ranks, for the report.
+enum PeakMemory {
+    /// This process's peak resident set so far (`getrusage`'s `ru_maxrss`, KiB on Linux), in MiB.
+    static var residentMiB: Double {
+        var usage = rusage()
+        guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return .nan }
+        return (Double(usage.ru_maxrss) / 1024 * 10).rounded() / 10
+    }
+
+    /// Every rank's peak, by rank, on rank 0 (one `MPI_Reduce` of a vector that is zero but
+    /// for each rank's own entry; meaningful on rank 0 only).
+    static func byRank(over world: Communicator) throws -> [Double] {
+        var mine = [Double](repeating: 0, count: world.size)
+        mine[world.rank] = residentMiB
+        return try world.reduce(mine, op: .sum)
+    }
 }
 
 /// The JSON report of a run: `--json` on stdout, `--report FILE`.

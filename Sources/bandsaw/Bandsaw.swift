@@ -15,6 +15,8 @@ struct Bandsaw: ParsableCommand {
         discussion: """
             Run under mpirun for N ranks (mpirun -q -np 4 bandsaw photo.png -o edges.png); \
             run alone for the single-rank baseline.
+            Formats (read by content, written by the output's extension): PNG, PGM/PPM, \
+            JPEG, TIFF and WebP; 'bandsaw ops' says what each keeps and drops.
             Exit codes: 0 success, 1 internal or MPI failure, 2 bad usage (unknown filter, \
             out-of-range parameter, unknown output extension), 3 bad input or output image.
             """,
@@ -30,10 +32,10 @@ struct ProcessCommand: ParsableCommand {
         abstract: "Filter one image, or many in one launch, and print the time of each phase."
     )
 
-    @Argument(help: "Input images (PNG, PGM, PPM) or folders of them.")
+    @Argument(help: "Input images (PNG, PGM, PPM, JPEG, TIFF, WebP; the format is read from the bytes) or folders of them.")
     var inputs: [String]
 
-    @Option(name: .shortAndLong, help: "Output file; a folder when there are several inputs or a folder input. The extension (.png, .pgm, .ppm, .pnm) picks the format.")
+    @Option(name: .shortAndLong, help: "Output file; a folder when there are several inputs or a folder input. The extension (.png, .pgm, .ppm, .pnm, .jpg, .jpeg, .tif, .tiff, .webp) picks the format.")
     var output: String
 
     @Option(name: .customLong("op"), help: ArgumentHelp("A filter, applied in order; repeatable. NAME or NAME:key=value,... (see 'bandsaw ops').", valueName: "spec"))
@@ -50,10 +52,16 @@ struct ProcessCommand: ParsableCommand {
     @Option(help: "PNG deflate level, 0 (none) to 9 (smallest); 1 is fastest with real compression.")
     var compression: Int = 1
 
+    @Option(help: ArgumentHelp("JPEG quality 1...100 (default 90); for WebP, lossy at this quality instead of lossless. PNG, PNM and TIFF output are lossless and ignore it.", valueName: "1...100"))
+    var quality: Int?
+
+    @Flag(help: "Keep a JPEG's stored orientation instead of turning it upright by its EXIF orientation.")
+    var noAutorotate = false
+
     @Option(help: "Who deflates PNG output: parallel (every rank its own rows, rank 0 stitches) or serial (rank 0 alone, libpng).")
     var encode: Encoding = .parallel
 
-    @Option(help: "Who decodes a PNG on more than one rank: auto (shared: every rank its own restart segments, or its own rows' unfiltering) or whole (rank 0 alone).")
+    @Option(help: "Who decodes a PNG or TIFF on more than one rank: auto (shared: every rank its own PNG restart segments or rows' unfiltering, its own TIFF strips or tiles) or whole (rank 0 alone).")
     var decode: Decoding = .auto
 
     @Option(help: "Who reads and writes PGM/PPM: root (rank 0) or mpiio (every rank its own rows; the files must be on a filesystem every rank sees).")
@@ -71,6 +79,7 @@ struct ProcessCommand: ParsableCommand {
     func validate() throws {
         guard maxPixels >= 1 else { throw ValidationError("--max-pixels must be at least 1") }
         guard (0...9).contains(compression) else { throw ValidationError("--compression must be in 0...9") }
+        if let quality, !(1...100).contains(quality) { throw ValidationError("--quality must be in 1...100") }
         // ArgumentParser reports only ValidationError as a usage error (exit 2).
         do { _ = try specs() } catch { throw ValidationError("\(error) (see 'bandsaw ops')") }
         // An unknown BANDSAW_SIMD name is refused; a known path this CPU lacks is not (a rank on an
@@ -93,7 +102,7 @@ struct ProcessCommand: ParsableCommand {
     func run() throws {
         let settings = RunSettings(specs: try specs(), haloMode: haloMode, maxPixels: maxPixels,
                                    compressionLevel: compression, encoding: encode, json: json, quiet: quiet, reportPath: report,
-                                   decoding: decode, io: io)
+                                   decoding: decode, io: io, quality: quality, autorotate: !noAutorotate)
         // Open MPI's default point-to-point layer (UCX) probes for InfiniBand-class devices at
         // MPI_Init, about 0.2 s of every launch here; bandsaw's traffic is shared memory and
         // TCP, which ob1 serves. A user's own OMPI_MCA_pml (e.g. ucx on a fabric) still wins.
@@ -122,7 +131,7 @@ struct ProcessCommand: ParsableCommand {
                 guard let names = try? FileManager.default.contentsOfDirectory(atPath: input) else {
                     return .failure(ImageError.io(path: input, detail: "cannot list folder"))
                 }
-                let images = names.filter { ["png", "pgm", "ppm", "pnm"].contains(($0 as NSString).pathExtension.lowercased()) }
+                let images = names.filter { ImageFormat.allExtensions.contains(($0 as NSString).pathExtension.lowercased()) }
                 files += images.sorted().map { (input as NSString).appendingPathComponent($0) }
             } else {
                 files.append(input)

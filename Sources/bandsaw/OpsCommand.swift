@@ -34,6 +34,13 @@ struct OpsCommand: ParsableCommand {
                 Console.out("           \(p.name)=\(formatDefault(p)): \(p.help) (\(p.expectation))")
             }
         }
+        // The formats, after the filters (the JSON form lists filters only: run.sh reads it).
+        Console.out("")
+        Console.out("formats (read by content, written by the output's extension):")
+        for format in ImageFormat.allCases {
+            let names = format.extensions.map { "." + $0 }.joined(separator: " ")
+            Console.out("  " + names + String(repeating: " ", count: max(1, 16 - names.count)) + format.summary)
+        }
     }
 
     /// One filter in `bandsaw ops --json` (field names are the JSON keys).

@@ -69,7 +69,7 @@ enum KittyGraphics {
         let scale = min(1.0, 1600.0 / Double(image.width))
         let w = max(1, Int(Double(image.width) * scale)), h = max(1, Int(Double(image.height) * scale))
         let pixels = HalfBlockRenderer.resample(image, width: w, height: h).flatMap { [UInt8($0.0), UInt8($0.1), UInt8($0.2)] }
-        let png = try encodeImage(Image(width: w, height: h, channels: 3, pixels: pixels), format: .png, compressionLevel: 1)
+        let png = try encodeImage(Image(width: w, height: h, channels: 3, pixels: pixels), format: .png, options: EncodeOptions(compressionLevel: 1))
         // Cells are about twice as tall as wide.
         var cols = columns
         var rows = max(1, Int((Double(image.height) * Double(cols) / Double(image.width) / 2).rounded()))

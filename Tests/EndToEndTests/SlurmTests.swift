@@ -215,7 +215,7 @@ struct SlurmTests {
         defer { cluster.tearDown() }
         // Big enough, and a heavy enough filter, that the job is still computing when cancelled.
         let input = cluster.path("big.png")
-        try writeImage(GeneratedImages.make(width: 1600, height: 1200, channels: 3, seed: 5), path: input, compressionLevel: 1)
+        try writeImage(GeneratedImages.make(width: 1600, height: 1200, channels: 3, seed: 5), path: input, options: EncodeOptions(compressionLevel: 1))
         try Self.cancel(in: cluster, input: input, name: "computing", ops: "median:size=15 gaussian:sigma=8", fault: nil) { _ in
             sleep(2)  // past the read, into the filters
             return true

@@ -11,7 +11,6 @@ struct CodecIOTests {
         ("bad/signature-only.png", .truncated(path: "")),
         ("bad/truncated.png", .truncated(path: "")),
         ("bad/truncated.ppm", .truncated(path: "")),
-        ("bad/photo.jpg", .unsupportedFormat(path: "", format: "JPEG")),
         ("bad/tiny.gif", .unsupportedFormat(path: "", format: "GIF")),
         ("bad/ascii.pgm", .unsupportedFormat(path: "", format: "ASCII PGM (P2)")),
         ("bad/notes.txt", .notAnImage(path: "")),
@@ -45,8 +44,7 @@ struct CodecIOTests {
     }
 
     @Test("other formats are named by their magic bytes", arguments: [
-        ([0x49, 0x49, 0x2A, 0x00, 8, 0, 0, 0], "TIFF"), ([0x4D, 0x4D, 0x00, 0x2A, 0, 0, 0, 8], "TIFF"),
-        (Array("BM\u{0}\u{0}".utf8), "BMP"), (Array("RIFF\u{1}\u{0}\u{0}\u{0}WEBPVP8 ".utf8), "WebP"),
+        (Array("BM\u{0}\u{0}".utf8), "BMP"), (Array("GIF89a".utf8), "GIF"),
         (Array("P1\n1 1\n0\n".utf8), "ASCII PBM (P1)"), (Array("P4\n8 1\n\u{0}".utf8), "PBM bitmap (P4)"),
     ] as [([UInt8], String)])
     func sniffed(bytes: [UInt8], format: String) {
@@ -91,7 +89,7 @@ struct CodecIOTests {
         #expect(try ImageFormat.forOutput(path: path) == format)
     }
 
-    @Test("unknown extensions are refused", arguments: ["out.jpg", "out", "dir.png/out", ".png", "out.png.bak", "out."])
+    @Test("unknown extensions are refused", arguments: ["out.gif", "out", "dir.png/out", ".png", "out.png.bak", "out."])
     func unknownOutput(path: String) {
         #expect(throws: ImageError.unknownOutputFormat(path: path)) { try ImageFormat.forOutput(path: path) }
         let target = "/nonexistent-bandsaw/" + path
@@ -102,14 +100,17 @@ struct CodecIOTests {
 
     // MARK: - Writing
 
-    @Test("writeImage round trips through every output extension", arguments: ["o.png", "o.pgm", "o.ppm", "o.pnm"], 1...4)
+    @Test("writeImage round trips through every output extension", arguments: ["o.png", "o.pgm", "o.ppm", "o.pnm", "o.tif", "O.TIFF", "o.webp"], 1...4)
     func writeRoundTrip(name: String, channels: Int) throws {
         try withCodecTemporaryDirectory { dir in
             let image = codecPattern(width: 13, height: 7, channels: channels)
             let path = dir + "/" + name
             try writeImage(image, path: path)
             let back = try readImage(path: path)
-            if name.hasSuffix(".png") || channels % 2 == 1 {
+            if name.hasSuffix(".webp") {
+                // WebP has no gray: gray comes back as RGB, every pixel exact (lossless).
+                #expect(back == image.withColour())
+            } else if name.hasSuffix(".png") || name.lowercased().contains(".tif") || channels % 2 == 1 {
                 #expect(back == image)
             } else {
                 #expect(back.pixels == codecChannels(image, 0..<(channels - 1)))
@@ -124,7 +125,7 @@ struct CodecIOTests {
             let path = dir + "/out.png"
             try writeImage(codecPattern(width: 4, height: 4, channels: 3), path: path)
             let second = codecPattern(width: 2, height: 9, channels: 1, seed: 7)
-            try writeImage(second, path: path, compressionLevel: 9)
+            try writeImage(second, path: path, options: EncodeOptions(compressionLevel: 9))
             #expect(try readImage(path: path) == second)
             #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["out.png"])
         }
@@ -192,6 +193,7 @@ extension ImageError {
         case .corrupt(_, let d): .corrupt(path: path, detail: d)
         case .unsupportedFormat(_, let f): .unsupportedFormat(path: path, format: f)
         case .notAnImage: .notAnImage(path: path)
+        case .unsupportedLayout(_, let d): .unsupportedLayout(path: path, detail: d)
         case .tooLarge(_, let w, let h, let l): .tooLarge(path: path, width: w, height: h, limit: l)
         case .unknownOutputFormat: .unknownOutputFormat(path: path)
         case .io(_, let d): .io(path: path, detail: d)
