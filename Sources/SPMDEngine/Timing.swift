@@ -81,6 +81,9 @@ struct ImageReport: Encodable {
     /// How the ranks decoded it: whole, segments, rows or mpiio.
     var decode: String
     var phases: PhaseSummary
+    /// Per non-local stage (canny), the rounds its hysteresis took across the ranks; absent
+    /// when the pipeline has none.
+    var hysteresis_rounds: [Int]?
 }
 
 /// The JSON report of a run: `--json` on stdout, `--report FILE`.

@@ -69,11 +69,14 @@ extension FilterDescriptor {
                     values[spec.name] = Double(v)
                 case .double:
                     values[spec.name] = Double.random(in: spec.range.lowerBound...upper, using: &rng)
+                case .bool:
+                    values[spec.name] = Bool.random(using: &rng) ? 1 : 0
                 }
             }
-            // Bound through the public parser, which also checks the draw against the spec.
+            // Bound through the public parser, which also checks the draw against the spec; a
+            // draw that breaks a rule across parameters (canny's low <= high) is drawn again.
             let text = name + (values.isEmpty ? "" : ":" + values.map { "\($0.key)=\($0.value)" }.joined(separator: ","))
-            let bound = try! FilterSpec(parsing: text).parameters
+            guard let bound = try? FilterSpec(parsing: text).parameters else { continue }
             let narrowed = zip(parameters, uppers).map { spec, upper in
                 let lo = spec.range.lowerBound
                 return spec.kind == .int ? max(lo, ((lo + upper) / 2).rounded(.down)) : lo + (upper - lo) / 2
