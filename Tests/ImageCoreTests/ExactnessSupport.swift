@@ -59,6 +59,7 @@ extension FilterDescriptor {
     /// (and the test's run time) modest.
     func randomParameters(using rng: inout SeededRandom, maxHalo: Int = 4) -> FilterParameters {
         var uppers = parameters.map(\.range.upperBound)
+        var refused = 0
         while true {
             var values: [String: Double] = [:]
             for (spec, upper) in zip(parameters, uppers) {
@@ -74,9 +75,16 @@ extension FilterDescriptor {
                 }
             }
             // Bound through the public parser, which also checks the draw against the spec; a
-            // draw that breaks a rule across parameters (canny's low <= high) is drawn again.
+            // draw that breaks a rule across parameters (canny's low <= high, sigma 0 or >= 0.1)
+            // is drawn again, and after many such draws in a row (narrowed ranges can leave no
+            // valid draw: canny's sigma below 0.1) the defaults are taken, always valid.
             let text = name + (values.isEmpty ? "" : ":" + values.map { "\($0.key)=\($0.value)" }.joined(separator: ","))
-            guard let bound = try? FilterSpec(parsing: text).parameters else { continue }
+            guard let bound = try? FilterSpec(parsing: text).parameters else {
+                refused += 1
+                if refused >= 100 { return defaults }
+                continue
+            }
+            refused = 0
             let narrowed = zip(parameters, uppers).map { spec, upper in
                 let lo = spec.range.lowerBound
                 return spec.kind == .int ? max(lo, ((lo + upper) / 2).rounded(.down)) : lo + (upper - lo) / 2
