@@ -129,8 +129,15 @@ public struct HysteresisBand: Sendable {
     public func edges() -> Band {
         let offset = (owned.lowerBound - held.lowerBound) * states.width
         let own = states.pixels[offset..<(offset + owned.count * states.width)]
+        // edge (2) -> 255, weak (1) and none (0) -> 0, without a branch so the loop vectorises.
+        let pixels = [UInt8](unsafeUninitializedCapacity: own.count) { out, n in
+            own.withUnsafeBufferPointer { src in
+                for i in 0..<src.count { out[i] = (src[i] &>> 1) &* 255 }
+            }
+            n = own.count
+        }
         return Band(width: states.width, channels: 1, imageHeight: states.imageHeight, firstRow: owned.lowerBound,
-                    pixels: own.map { $0 == EdgeState.edge ? 255 : 0 })
+                    pixels: pixels)
     }
 
     /// Depth-first growth from every edge in `seeds` (rows of `held`) through the 8-connected
@@ -140,25 +147,46 @@ public struct HysteresisBand: Sendable {
         guard !owned.isEmpty, width > 0 else { return false }
         let firstIndex = (owned.lowerBound - base) * width, endIndex = (owned.upperBound - base) * width
         let topEnd = firstIndex + width, bottomStart = endIndex - width
-        var changed = false
-        var stack: [Int] = []
-        states.pixels.withUnsafeMutableBufferPointer { p in
+        return states.pixels.withUnsafeMutableBufferPointer { p in
+            // Every pixel enters the stack at most once (as a seed, or as a candidate turning
+            // edge), so the stack never outgrows the band.
+            precondition(p.count < Int(Int32.max), "band too large for 32-bit pixel indices")
+            let stack = UnsafeMutablePointer<Int32>.allocate(capacity: p.count)
+            defer { stack.deallocate() }
+            var top = 0, changed = false
             for i in ((seeds.lowerBound - base) * width)..<((seeds.upperBound - base) * width) where p[i] == EdgeState.edge {
-                stack.append(i)
+                stack[top] = Int32(truncatingIfNeeded: i)
+                top &+= 1
             }
-            while let i = stack.popLast() {
+            /// Marks candidate `j` an edge and pushes it (state passed inout: nothing captured
+            /// is mutated, so no dynamic exclusivity checks in the loop).
+            @inline(__always) func reach(_ j: Int, _ top: inout Int, _ changed: inout Bool) {
+                guard p[j] == EdgeState.weak else { return }
+                p[j] = EdgeState.edge
+                stack[top] = Int32(truncatingIfNeeded: j)
+                top &+= 1
+                if j < topEnd || j >= bottomStart { changed = true }
+            }
+            while top > 0 {
+                top &-= 1
+                let i = Int(stack[top])
                 let x = i % width
-                let left = x > 0 ? -1 : 0, right = x < width - 1 ? 1 : 0
-                for rowStart in stride(from: i - width, through: i + width, by: width)
-                where rowStart >= firstIndex && rowStart < endIndex {
-                    for j in (rowStart + left)...(rowStart + right) where p[j] == EdgeState.weak {
-                        p[j] = EdgeState.edge
-                        stack.append(j)
-                        if j < topEnd || j >= bottomStart { changed = true }
-                    }
+                let hasLeft = x > 0, hasRight = x < width - 1
+                // The row above and the row below where they are own rows, then this row.
+                if i &- width >= firstIndex {
+                    if hasLeft { reach(i &- width &- 1, &top, &changed) }
+                    reach(i &- width, &top, &changed)
+                    if hasRight { reach(i &- width &+ 1, &top, &changed) }
                 }
+                if i &+ width < endIndex {
+                    if hasLeft { reach(i &+ width &- 1, &top, &changed) }
+                    reach(i &+ width, &top, &changed)
+                    if hasRight { reach(i &+ width &+ 1, &top, &changed) }
+                }
+                if hasLeft { reach(i &- 1, &top, &changed) }
+                if hasRight { reach(i &+ 1, &top, &changed) }
             }
+            return changed
         }
-        return changed
     }
 }
