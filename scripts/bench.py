@@ -24,6 +24,8 @@ What it does (see --help for every knob):
 * Dask: LocalCluster(n_workers=N, threads_per_worker=1, processes=True), N = 2 and 4, imread in the
   client, from_array + map_overlap(depth = bandsaw's halo rows, boundary='nearest') with OpenCV
   per-chunk kernels, compute, imwrite; start-up timed apart.
+* `--cases canny` (not a default): canny:low=50,high=150 the same way, without Dask; OpenCV's
+  gray is cvtColor's, so its edges differ from bandsaw's (luma) in a few pixels (vs_bandsaw).
 * Break-even: sobel at 0.06, 0.25, 1, 4, 16 MP, 1 process against 2 ranks.
 * Shared decode (at 16 MP, each case): the photo as Pillow wrote it (no restart points: rank 0
   inflates, every rank unfilters its rows) and as bandsaw wrote it (restart points: every rank
@@ -53,6 +55,8 @@ CASES = {
     "sobel": ("sobel", 1),
     "gaussian": ("gaussian:sigma=8", 24),
     "median": ("median:size=15", 7),
+    # Not in the default --cases: `--cases canny` (no Dask: hysteresis is not a map_overlap).
+    "canny": ("canny:low=50,high=150", 2),
 }
 # Side lengths of the square test images, by nominal megapixels.
 SIDES = {0.06: 256, 0.25: 512, 1: 1024, 4: 2048, 16: 4096, 64: 8192}
@@ -103,9 +107,17 @@ def k_median(block):
     return cv2.medianBlur(block, 15)
 
 
+def k_canny(gray):
+    """cv2.Canny with bandsaw's canny defaults (L1 magnitude, aperture 3)."""
+    cv2 = _cv()
+    return cv2.Canny(gray, 50, 150, apertureSize=3, L2gradient=False)
+
+
 def opencv_filter(case, image):
     if case == "sobel":
         return k_sobel(k_gray(image))
+    if case == "canny":
+        return k_canny(k_gray(image))
     if case == "gaussian":
         return k_gaussian(image)
     return k_median(image)
@@ -513,7 +525,7 @@ def main(argv):
                 rec = run_opencv(bench, case, image, ref, n)
                 rec.update(size_mp=mp, side=SIDES[mp])
                 results["opencv"].append(rec)
-            if not args.no_dask:
+            if not args.no_dask and case != "canny":
                 for w in [int(x) for x in (args.dask_workers_64 if mp >= 64 else args.dask_workers).split(",")]:
                     reps = n if mp >= 64 else n + 1  # the first run is reported apart (warm-up)
                     log(f"[{time.time() - started:6.0f} s] {case} {size_label(mp)}: Dask {w} workers x{reps}")

@@ -89,6 +89,8 @@ def sharpen(rgb, p):
 
 GRAY_FILTERS = {name: [lambda g, p, f=f: f(g) for f in impls] for name, impls in GRADIENTS.items()}
 GRAY_FILTERS["laplacian"] = [laplacian]
+GRAY_FILTERS["canny"] = [lambda g, p: cv2.Canny(g, p.get("low", 50), p.get("high", 150), apertureSize=3,
+                                                  L2gradient=bool(p.get("l2", 0)))]
 GRAY_FILTERS["threshold"] = [lambda g, p: cv2.threshold(g, p.get("value", 128) - 1, 255, cv2.THRESH_BINARY)[1]]
 
 RGB_FILTERS = {
@@ -107,7 +109,7 @@ def parse_spec(spec):
     params = {}
     for kv in filter(None, rest.split(",")):
         key, _, value = kv.partition("=")
-        params[key] = float(value)
+        params[key] = {"true": 1.0, "false": 0.0}[value] if value in ("true", "false") else float(value)
     return name, params
 
 

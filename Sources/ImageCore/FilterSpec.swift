@@ -3,7 +3,8 @@
 
 /// A filter parameter's declared type, range and default, for parsing and for `bandsaw ops`.
 public struct ParameterSpec: Sendable, Equatable {
-    public enum Kind: String, Sendable { case int, double }
+    /// `bool` values are written `true`/`false` (or `1`/`0`) and bound as 1 or 0.
+    public enum Kind: String, Sendable { case int, double, bool }
     public var name: String
     public var kind: Kind
     public var range: ClosedRange<Double>
@@ -24,6 +25,7 @@ public struct FilterParameters: Sendable, Equatable {
     public var values: [String: Double]
     public subscript(_ name: String) -> Double { values[name]! }
     public func int(_ name: String) -> Int { Int(values[name]!) }
+    public func bool(_ name: String) -> Bool { values[name]! != 0 }
 }
 
 /// Whether a filter keeps the input's channels or produces one gray channel.
@@ -41,12 +43,16 @@ public struct FilterDescriptor: Sendable {
     public var summary: String
     public var parameters: [ParameterSpec]
     public var outputMode: OutputMode
+    /// A rule across parameters (canny's `low <= high`): nil when the values go together, else
+    /// why not. Each value is already within its own range when this is asked.
+    public var constraint: (@Sendable (FilterParameters) -> String?)?
     public var make: @Sendable (FilterParameters) -> any Kernel
 
     public init(name: String, summary: String, parameters: [ParameterSpec] = [], outputMode: OutputMode,
+                constraint: (@Sendable (FilterParameters) -> String?)? = nil,
                 make: @escaping @Sendable (FilterParameters) -> any Kernel) {
         self.name = name; self.summary = summary; self.parameters = parameters
-        self.outputMode = outputMode; self.make = make
+        self.outputMode = outputMode; self.constraint = constraint; self.make = make
     }
 
     /// Parameters at their defaults.
@@ -61,6 +67,8 @@ public enum FilterSpecError: Error, Equatable, Sendable, CustomStringConvertible
     case unknownParameter(filter: String, parameter: String, known: [String])
     case badValue(filter: String, parameter: String, value: String, expected: String)
     case malformed(String)
+    /// Values each within range that do not go together (the descriptor's `constraint`).
+    case inconsistent(filter: String, detail: String)
 
     public var description: String {
         switch self {
@@ -70,6 +78,7 @@ public enum FilterSpecError: Error, Equatable, Sendable, CustomStringConvertible
                 : "filter '\(f)' has no parameter '\(p)' (it has: \(k.joined(separator: ", ")))"
         case .badValue(let f, let p, let v, let e): return "\(f): \(p)=\(v) is out of range: expected \(e)"
         case .malformed(let s): return "malformed filter spec '\(s)' (expected NAME or NAME:key=value,...)"
+        case .inconsistent(let f, let detail): return "\(f): \(detail)"
         }
     }
 }
@@ -97,7 +106,8 @@ public struct FilterSpec: Sendable, Equatable, CustomStringConvertible {
                     throw .unknownParameter(filter: name, parameter: key, known: descriptor.parameters.map(\.name))
                 }
                 let expected = spec.expectation
-                guard let value = Double(raw), value.isFinite, spec.range.contains(value) else {
+                guard let value = spec.kind == .bool ? Self.boolValue(raw) : Double(raw), value.isFinite,
+                      spec.range.contains(value) else {
                     throw .badValue(filter: name, parameter: key, value: raw, expected: expected)
                 }
                 if spec.kind == .int {
@@ -108,8 +118,18 @@ public struct FilterSpec: Sendable, Equatable, CustomStringConvertible {
                 params.values[key] = value
             }
         }
+        if let reason = descriptor.constraint?(params) { throw .inconsistent(filter: name, detail: reason) }
         self.name = name
         self.parameters = params
+    }
+
+    /// `true`/`false`/`1`/`0` as 1 or 0, nil for anything else.
+    private static func boolValue(_ raw: String) -> Double? {
+        switch raw.lowercased() {
+        case "true", "1": return 1
+        case "false", "0": return 0
+        default: return nil
+        }
     }
 
     /// The kernel this spec names.
@@ -122,6 +142,9 @@ public struct FilterSpec: Sendable, Equatable, CustomStringConvertible {
         if parameters.values.isEmpty { return name }
         let kv = parameters.values.keys.sorted().map { k -> String in
             let v = parameters.values[k]!
+            if Filters.named(name)?.parameters.first(where: { $0.name == k })?.kind == .bool {
+                return "\(k)=\(v != 0)"
+            }
             return "\(k)=\(v == v.rounded() && abs(v) < 1e15 ? String(Int(v)) : String(v))"
         }
         return "\(name):\(kv.joined(separator: ","))"
@@ -131,6 +154,7 @@ public struct FilterSpec: Sendable, Equatable, CustomStringConvertible {
 extension ParameterSpec {
     /// "integer in 1...99, odd" and the like.
     public var expectation: String {
+        if kind == .bool { return "true or false" }
         func fmt(_ v: Double) -> String { kind == .int ? String(Int(v)) : String(v) }
         let base = "\(kind == .int ? "an integer" : "a number") in \(fmt(range.lowerBound))...\(fmt(range.upperBound))"
         return mustBeOdd ? base + ", odd" : base

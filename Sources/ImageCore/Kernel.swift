@@ -69,7 +69,9 @@ public struct Pipeline: Sendable {
 
     /// Computes rows `rows` through every stage from `input`, which must hold `rows` widened by
     /// `totalHalo` (clamped to the image). Each stage computes only the rows later stages still
-    /// need, so the band shrinks back to `rows` by the end.
+    /// need, so the band shrinks back to `rows` by the end. With a non-local stage (``isLocal``
+    /// false) this is exact only when `rows` is the whole image; the SPMD driver and the banded
+    /// tests run such a pipeline part by part (``parts``) instead.
     public func apply(_ input: Band, rows: Range<Int>) -> Band {
         var current = input
         var remaining = totalHalo

@@ -168,7 +168,8 @@ public struct SPMDRunner {
         header = JobHeader(wire: wire)
         let width = header.width, height = header.height, channels = header.channels
         let outChannels = pipeline.outputChannels(forInput: channels)
-        let firstHalo = settings.haloMode == .wide ? pipeline.totalHalo : (pipeline.stages.first?.halo ?? 0)
+        // Wide: the halo up to the first non-local stage (later parts widen again after it).
+        let firstHalo = settings.haloMode == .wide ? pipeline.parts[0].totalHalo : (pipeline.stages.first?.halo ?? 0)
         var mode = header.decode
 
         // Each rank's first band, with its halo rows: read by rows (MPI-IO), decoded by TIFF
@@ -244,22 +245,8 @@ public struct SPMDRunner {
             band = try scatter(&image, width: width, height: height, channels: channels, plan: plan, clock: &clock)
         }
         if let failure = try agree(.scatter) { return (failure.status, nil) }
-        let owned = plan.shares[world.rank].owned
 
-        // Filter.
-        let output: Band
-        switch settings.haloMode {
-        case .wide:
-            output = clock.time(.compute) { pipeline.apply(band!, rows: owned) }
-        case .perStage:
-            var current = band!
-            for (i, stage) in pipeline.stages.enumerated() {
-                if i > 0 { current = try widen(current, plan: plan, halo: stage.halo, clock: &clock) }
-                let input = current
-                current = clock.time(.compute) { stage.apply(input, rows: owned) }
-            }
-            output = current
-        }
+        let (output, rounds) = try filter(band!, plan: plan, clock: &clock)
         band = nil
         if let failure = try agree(.compute) { return (failure.status, nil) }
 
@@ -332,12 +319,53 @@ public struct SPMDRunner {
         let shape = "\(width)x\(height)x\(channels)"
         let report = ImageReport(input: job.input, output: job.output, width: width, height: height, channels: channels,
                                  output_channels: outChannels, decode: mode.name, phases: summary,
-                                 peak_rss_mib: peaks)
+                                 peak_rss_mib: peaks, hysteresis_rounds: rounds.isEmpty ? nil : rounds)
         if !settings.json && !settings.quiet {
             let ops = settings.specs.map(\.description).joined(separator: " | ")
             Console.out(summary.table(title: "\(job.input) (\(shape)) -> \(job.output)  [\(ops)] on \(world.size) rank\(world.size == 1 ? "" : "s")"))
+            if !rounds.isEmpty { Console.out("hysteresis rounds: \(rounds.map(String.init).joined(separator: ", "))") }
         }
         return (.success, report)
+    }
+
+    /// This rank's band through the pipeline; returns its owned output rows and, per non-local
+    /// stage, the hysteresis rounds it took. Wide: part by part (``Pipeline/parts``), each
+    /// part's local stages in one go on its halo, widening again after each non-local stage.
+    /// Per stage: a halo exchange before every stage but the first.
+    private func filter(_ input: Band, plan: BandPlan, clock: inout PhaseClock) throws -> (Band, [Int]) {
+        let owned = plan.shares[world.rank].owned
+        var current = input
+        var rounds: [Int] = []
+        func run(_ stage: any Kernel, on input: Band, clock: inout PhaseClock) throws -> Band {
+            guard let nonLocal = stage as? any NonLocalKernel else {
+                return clock.time(.compute) { stage.apply(input, rows: owned) }
+            }
+            let states = clock.time(.compute) { nonLocal.edgeStates(input, rows: owned) }
+            let (edges, n) = try settleHysteresis(states, plan: plan, clock: &clock)
+            rounds.append(n)
+            return edges
+        }
+        switch settings.haloMode {
+        case .wide:
+            for (p, part) in pipeline.parts.enumerated() {
+                if p > 0 { current = try widen(current, plan: plan, halo: part.totalHalo, clock: &clock) }
+                guard let last = part.stages.last as? any NonLocalKernel else {
+                    let band = current
+                    current = clock.time(.compute) { part.apply(band, rows: owned) }
+                    continue
+                }
+                // The local stages compute the rows the non-local stage reads, then it runs.
+                let local = Pipeline(Array(part.stages.dropLast())), band = current
+                let prepared = clock.time(.compute) { local.apply(band, rows: band.rowsNeeded(for: owned, halo: last.halo)) }
+                current = try run(last, on: prepared, clock: &clock)
+            }
+        case .perStage:
+            for (i, stage) in pipeline.stages.enumerated() {
+                if i > 0 { current = try widen(current, plan: plan, halo: stage.halo, clock: &clock) }
+                current = try run(stage, on: current, clock: &clock)
+            }
+        }
+        return (current, rounds)
     }
 
     /// The header rank 0 sends for what it read.

@@ -87,6 +87,9 @@ struct ImageReport: Encodable {
     var phases: PhaseSummary
     /// Each rank's peak resident memory so far (MiB), by rank.
     var peak_rss_mib: [Double]
+    /// Per non-local stage (canny), the rounds its hysteresis took across the ranks; absent
+    /// when the pipeline has none.
+    var hysteresis_rounds: [Int]?
 }
 
 /// Peak memory of the ranks, for the report.

@@ -15,6 +15,7 @@ struct OpsCommand: ParsableCommand {
             let entries = Filters.all.map { f in
                 FilterEntry(name: f.name, description: f.summary, output: f.outputMode.rawValue,
                             halo_at_defaults: f.make(f.defaults).halo,
+                            non_local: f.make(f.defaults) is any NonLocalKernel,
                             parameters: f.parameters.map { p in
                                 ParameterEntry(name: p.name, type: p.kind.rawValue, min: p.range.lowerBound,
                                                max: p.range.upperBound, default: p.defaultValue, odd: p.mustBeOdd, help: p.help)
@@ -27,9 +28,12 @@ struct OpsCommand: ParsableCommand {
             return
         }
         for f in Filters.all {
-            let halo = f.make(f.defaults).halo
+            let kernel = f.make(f.defaults), halo = kernel.halo
             Console.out(f.name + String(repeating: " ", count: max(0, 10 - f.name.count)) + " \(f.summary)")
-            Console.out("           output: \(f.outputMode.rawValue); halo at defaults: \(halo) row\(halo == 1 ? "" : "s")")
+            // A non-local filter's halo covers only its local part; the rest crosses bands in rounds.
+            let reach = kernel is any NonLocalKernel
+                ? "; non-local: then hysteresis across all bands, exchanged until nothing changes" : ""
+            Console.out("           output: \(f.outputMode.rawValue); halo at defaults: \(halo) row\(halo == 1 ? "" : "s")\(reach)")
             for p in f.parameters {
                 Console.out("           \(p.name)=\(formatDefault(p)): \(p.help) (\(p.expectation))")
             }
@@ -47,6 +51,8 @@ struct OpsCommand: ParsableCommand {
     private struct FilterEntry: Encodable {
         var name: String, description: String, output: String
         var halo_at_defaults: Int
+        /// Whether the output at a pixel can depend on rows beyond the halo (canny's hysteresis).
+        var non_local: Bool
         var parameters: [ParameterEntry]
     }
 
@@ -59,6 +65,10 @@ struct OpsCommand: ParsableCommand {
     }
 
     private func formatDefault(_ p: ParameterSpec) -> String {
-        p.kind == .int ? String(Int(p.defaultValue)) : String(p.defaultValue)
+        switch p.kind {
+        case .int: return String(Int(p.defaultValue))
+        case .double: return String(p.defaultValue)
+        case .bool: return String(p.defaultValue != 0)
+        }
     }
 }

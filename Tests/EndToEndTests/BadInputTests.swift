@@ -87,6 +87,10 @@ struct BadInputTests {
         ["--op", "box:size=abc"],
         ["--op", "sobel:radius=2"],
         ["--op", "threshold:value=256"],
+        ["--op", "canny:low=200,high=100"],
+        ["--op", "canny:l2=yes"],
+        ["--op", "canny:high=40000"],
+        ["--op", "canny:sigma=0.01"],
         ["--max-pixels", "0"],
     ])
     func badUsage(_ extra: [String]) throws {

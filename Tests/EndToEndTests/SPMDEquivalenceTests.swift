@@ -38,6 +38,8 @@ struct SPMDEquivalenceTests {
             ["median:size=5", "sharpen:amount=2,sigma=1.5", "threshold:value=100"],
             ["box:size=7", "emboss", "invert"],
             ["--halo-mode", "per-stage", "gaussian:sigma=3", "laplacian", "box:size=3"],
+            ["gaussian:sigma=1.4", "canny:low=20,high=60", "invert"],
+            ["--halo-mode", "per-stage", "canny:low=10,high=30,l2=true", "box:size=3"],
         ]
 
     /// Turns a pipeline entry into command-line arguments.

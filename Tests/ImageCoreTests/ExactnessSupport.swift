@@ -59,6 +59,7 @@ extension FilterDescriptor {
     /// (and the test's run time) modest.
     func randomParameters(using rng: inout SeededRandom, maxHalo: Int = 4) -> FilterParameters {
         var uppers = parameters.map(\.range.upperBound)
+        var refused = 0
         while true {
             var values: [String: Double] = [:]
             for (spec, upper) in zip(parameters, uppers) {
@@ -69,11 +70,21 @@ extension FilterDescriptor {
                     values[spec.name] = Double(v)
                 case .double:
                     values[spec.name] = Double.random(in: spec.range.lowerBound...upper, using: &rng)
+                case .bool:
+                    values[spec.name] = Bool.random(using: &rng) ? 1 : 0
                 }
             }
-            // Bound through the public parser, which also checks the draw against the spec.
+            // Bound through the public parser, which also checks the draw against the spec; a
+            // draw that breaks a rule across parameters (canny's low <= high, sigma 0 or >= 0.1)
+            // is drawn again, and after many such draws in a row (narrowed ranges can leave no
+            // valid draw: canny's sigma below 0.1) the defaults are taken, always valid.
             let text = name + (values.isEmpty ? "" : ":" + values.map { "\($0.key)=\($0.value)" }.joined(separator: ","))
-            let bound = try! FilterSpec(parsing: text).parameters
+            guard let bound = try? FilterSpec(parsing: text).parameters else {
+                refused += 1
+                if refused >= 100 { return defaults }
+                continue
+            }
+            refused = 0
             let narrowed = zip(parameters, uppers).map { spec, upper in
                 let lo = spec.range.lowerBound
                 return spec.kind == .int ? max(lo, ((lo + upper) / 2).rounded(.down)) : lo + (upper - lo) / 2
@@ -93,6 +104,9 @@ extension FilterDescriptor {
 /// The pipeline run the way the distributed driver runs it: rows split by `BandPlan` with the
 /// pipeline's total halo, each share computed from its needed rows alone, results concatenated.
 func bandedApply(_ pipeline: Pipeline, to image: Image, ranks: Int) -> Image {
+    guard pipeline.isLocal else {
+        return pipeline.parts.reduce(image) { bandedPart($1, to: $0, ranks: ranks).image }
+    }
     let plan = BandPlan(height: image.height, ranks: ranks, halo: pipeline.totalHalo)
     let channels = pipeline.outputChannels(forInput: image.channels)
     var pixels: [UInt8] = []
@@ -103,6 +117,23 @@ func bandedApply(_ pipeline: Pipeline, to image: Image, ranks: Int) -> Image {
         pixels += out.pixels
     }
     return Image(width: image.width, height: image.height, channels: channels, pixels: pixels)
+}
+
+/// One part of a pipeline (``Pipeline/parts``) in bands as the SPMD driver runs it: the local
+/// stages and the non-local stage's edge states on each band with the part's halo, then the
+/// hysteresis rounds between the bands (``HysteresisBand/settle(_:)``). Also returns the rounds.
+func bandedPart(_ part: Pipeline, to image: Image, ranks: Int) -> (image: Image, rounds: Int) {
+    guard let last = part.stages.last as? any NonLocalKernel else { return (bandedApply(part, to: image, ranks: ranks), 0) }
+    let plan = BandPlan(height: image.height, ranks: ranks, halo: part.totalHalo)
+    let local = Pipeline(Array(part.stages.dropLast()))
+    var bands = plan.shares.filter { !$0.owned.isEmpty }.map { share in
+        let input = image.band(rows: share.needed)
+        let prepared = local.apply(input, rows: input.rowsNeeded(for: share.owned, halo: last.halo))
+        return HysteresisBand(states: last.edgeStates(prepared, rows: share.owned))
+    }
+    let rounds = HysteresisBand.settle(&bands)
+    let pixels = bands.flatMap { $0.edges().pixels }
+    return (Image(width: image.width, height: image.height, channels: 1, pixels: pixels), rounds)
 }
 
 /// The pipeline run one stage at a time, each stage banded with its own halo: the mode where
