@@ -59,12 +59,20 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--links", default="unshaped,1gbit,10gbit,100mbit")
     ap.add_argument("--quick", action="store_true", help="16 MP only, 2 and 4 ranks, 3 runs")
+    ap.add_argument("--layouts", help="ranks x hosts, comma-separated (default 2x2,4x4,8x4)")
+    ap.add_argument("--images", help="comma-separated subset of " + ",".join(i[0] for i in IMAGES))
+    ap.add_argument("--no-yield", action="store_true",
+                    help="let waiting ranks spin (Open MPI's default when it thinks it is not oversubscribed)")
     ap.add_argument("--output", default="bench-results/links.json")
     args = ap.parse_args()
 
     images, layouts, runs = IMAGES, LAYOUTS, args.runs
     if args.quick:
         images, layouts, runs = IMAGES[:1], LAYOUTS[:2], 3
+    if args.layouts:
+        layouts = [tuple(int(v) for v in l.split("x")) for l in args.layouts.split(",")]
+    if args.images:
+        images = [i for i in IMAGES if i[0] in args.images.split(",")]
     scripts = os.path.abspath(os.path.dirname(__file__))
     binary = os.path.abspath(args.bandsaw)
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
@@ -90,15 +98,18 @@ def main():
         inner = ["mpirun", "-q", "--hostfile", hostfiles[hosts], "-np", str(ranks), "--map-by", "node",
                  "--bind-to", "none", "--mca", "plm_rsh_agent", os.path.join(scripts, "netns-agent.sh"),
                  "--mca", "oob_tcp_if_include", f"{args.subnet}.0/24", "--mca", "btl_tcp_if_include",
-                 f"{args.subnet}.0/24", "--mca", "btl", "tcp,vader,self", "-x", "BANDSAW_NETNS_MAP", "-x", "PATH",
-                 binary] + bandsaw_args
+                 f"{args.subnet}.0/24", "--mca", "btl", "tcp,vader,self", "-x", "BANDSAW_NETNS_MAP", "-x", "PATH"]
+        # All the hosts share this machine's 2 cores: ranks waiting in MPI yield the core to the
+        # ranks moving data, as Open MPI does by itself when it knows it is oversubscribed.
+        inner += [] if args.no_yield else ["--mca", "mpi_yield_when_idle", "1"]
+        inner += [binary] + bandsaw_args
         return ["ip", "netns", "exec", h1, "unshare", "--uts", "sh", "-c",
                 f"hostname {h1}; OMPI_MCA_orte_tmpdir_base={h1tmp} exec \"$0\" \"$@\""] + inner
 
     started = time.time()
     result = {
         "what": "bandsaw communication phases across namespace hosts with rate-limited (tc tbf) links (issue 16)",
-        "arguments": {"runs": runs, "links": args.links, "quick": args.quick},
+        "arguments": {"runs": runs, "links": args.links, "quick": args.quick, "layouts": args.layouts, "images": args.images},
         "started": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
         "git_head": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip(),
         "cpus": os.cpu_count(),
@@ -106,6 +117,7 @@ def main():
                   "100mbit": {"rate_bps": 1e8, "delay_ms": 1.0}},
         "shaping": "tc tbf rate limit on every host's eth0 and on the bridge port towards it; the delays are not emulated (kernel without netem), delay_ms is the link case's nominal figure",
         "mapping": "--map-by node, btl tcp,vader,self (ranks on one host share memory)",
+        "yield_when_idle": not args.no_yield,
         "runs": runs,
         "cells": [],
     }

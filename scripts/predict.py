@@ -37,8 +37,10 @@ def load_params(path=DEFAULT_PARAMS):
 class Network:
     """Per-message time between two ranks: local (shared memory) or across the link."""
 
-    def __init__(self, p, link, emulated):
+    def __init__(self, p, link, emulated, wake=0.0):
         self.p = p
+        # On a busy machine every wait for another rank can cost a scheduler time slice.
+        self.wake = wake
         shm = p["shared_memory"]
         self.shm_bw = shm["bandwidth_Bps"]
         self.shm_msg = shm["message_s"]
@@ -63,9 +65,13 @@ class Network:
         A large message costs a rendezvous (request, acknowledgement, data: three one-way
         delays); a small one is sent eagerly (one delay)."""
         if not remote:
-            return self.shm_msg + nbytes * sharers / self.shm_bw
+            return self.wake + self.shm_msg + nbytes * sharers / self.shm_bw
         hops = 3 if nbytes > self.p["tcp"]["eager_limit_bytes"] else 1
-        return self.tcp_msg + hops * self.delay + nbytes * sharers / self.link_bw
+        return self.wake + self.tcp_msg + hops * self.delay + nbytes * sharers / self.link_bw
+
+    def tail(self, nbytes):
+        """What is still in flight when a send returns: TCP's send buffer drains at the link rate."""
+        return min(nbytes, self.p["tcp"]["send_buffer_bytes"]) / self.link_bw
 
     def small_collective(self, ranks, hosts):
         """One small allreduce or broadcast: log2(N) rounds of small messages (recursive
@@ -87,7 +93,8 @@ def rows_of(rank, height, ranks):
 
 
 def predict(p, ranks, megapixels, link, op, channels=3, input_format="ppm", output_format="ppm", io="root",
-            ranks_per_host=1, emulated=False, cpu_factor=1.0, width=None, height=None):
+            ranks_per_host=1, emulated=False, cpu_factor=1.0, wake_ms=0.0, width=None, height=None,
+            fs_gbit=None):
     """Predicted phases (seconds) for one image; see the module docstring."""
     if width is None or height is None:
         side = int(round(math.sqrt(megapixels * 1e6)))
@@ -99,7 +106,7 @@ def predict(p, ranks, megapixels, link, op, channels=3, input_format="ppm", outp
         hosts = 1
     else:
         hosts = max(1, min(ranks, math.ceil(ranks / ranks_per_host)))
-    net = Network(p, link, emulated)
+    net = Network(p, link, emulated, wake_ms / 1000)
     cpu = p["cpu"]
     f = cpu_factor  # how much slower every CPU-bound rate runs (1: the measuring machine idle)
 
@@ -112,8 +119,9 @@ def predict(p, ranks, megapixels, link, op, channels=3, input_format="ppm", outp
     ph = dict.fromkeys(["read", "broadcast", "scatter", "decode", "halo", "compute", "encode", "gather", "write"], 0.0)
     fs_bw = None
     if io == "mpiio" and hosts > 1:
-        # A shared file system served over the same network: one server's link (an assumption).
-        fs_bw = net.link_bw
+        # A shared file system served over the same network: by default one server behind one
+        # link like the others (an assumption); a parallel file system has more (fs_gbit).
+        fs_bw = fs_gbit * 1e9 / 8 * p["tcp"]["payload_efficiency"] if fs_gbit else net.link_bw
 
     # --- read (rank 0) and the decode the ranks share
     sync = net.small_collective(ranks, hosts)
@@ -173,11 +181,16 @@ def predict(p, ranks, megapixels, link, op, channels=3, input_format="ppm", outp
     exchange = 0.0
     if ranks > 1 and halo_rows > 0:
         per_host = math.ceil(ranks / hosts)
+        # Bands thinner than the halo take their halo from ranks further away, one pair of
+        # messages per distance (BandPlan.exchangeReach).
+        reach = math.ceil(halo_rows / max(1, min(rows)))
         nbytes = min(halo_rows, max(rows)) * in_row
-        exchange = 2 * net.message(nbytes, remote=hosts > 1, sharers=per_host if hosts > 1 else 1)
-        # Rank 1 got its band first and waits in the exchange for the rest of the scatter.
+        exchange = 2 * reach * net.message(nbytes, remote=hosts > 1, sharers=per_host if hosts > 1 else 1)
+        # Rank 1 got its band first and waits in the exchange for the rest of the scatter; rank 0
+        # waits for what its last scatter send left in the socket buffer.
         skew = (arrivals[-1] - arrivals[0]) if arrivals else 0.0
-        ph["halo"] = exchange + skew
+        tail = net.tail(scatter_bytes[-1]) if scatter_bytes is not None and remote[-1] else 0.0
+        ph["halo"] = exchange + max(skew, tail)
 
     # --- compute: each rank's own rows at the per-core rate of the filter
     rate = filt["gray_Bps"] if channels == 1 and filt.get("gray_Bps") else filt["rgb_Bps"]
@@ -223,13 +236,14 @@ def predict(p, ranks, megapixels, link, op, channels=3, input_format="ppm", outp
     elif hosts == 1:
         launch = p["launch"]["mpirun_local_s"]
     else:
-        launch = p["launch"]["mpirun_local_s"] + p["launch"]["per_extra_host_s"] * (hosts - 1)
+        launch = p["launch"]["mpirun_local_s"] + p["launch"]["per_host_doubling_s"] * math.ceil(math.log2(hosts))
     return {"phases": ph, "total": total, "launch": launch, "hosts": hosts}
 
 
 def report(p, args, **overrides):
     kw = dict(channels=args.channels, input_format=args.input, output_format=args.output, io=args.io,
               ranks_per_host=args.ranks_per_host, emulated=args.emulated, cpu_factor=args.cpu_factor,
+              wake_ms=args.wake_ms, fs_gbit=args.fs_gbit,
               width=args.width, height=args.height)
     kw.update(overrides)
     mine = predict(p, args.ranks, args.megapixels, args.link, args.op, **kw)
@@ -266,6 +280,11 @@ def parser():
                     help="the namespace hosts of scripts/emulate-links.sh: no delays, this machine's TCP stack as a ceiling")
     ap.add_argument("--cpu-factor", type=float, default=1.0,
                     help="slowdown of every CPU-bound rate against the idle measuring machine (a busy machine: > 1)")
+    ap.add_argument("--fs-gbit", type=float,
+                    help="--io mpiio across hosts: the shared file system's aggregate bandwidth in Gbit/s "
+                         "(default: one link, a single file server)")
+    ap.add_argument("--wake-ms", type=float, default=0.0,
+                    help="extra wait per message on a busy machine (a rank descheduled while another waits)")
     ap.add_argument("--params", default=DEFAULT_PARAMS)
     ap.add_argument("--json", action="store_true")
     return ap
