@@ -72,7 +72,7 @@ def plot(params, path):
             ax.plot(RANKS, RANKS, ":", color="grey", linewidth=0.8, label="ideal")
             ax.set_xscale("log", base=2)
             ax.set_yscale("log", base=2)
-            ax.set_ylim(0.5, 600)
+            ax.set_ylim(0.02, 600)
             ax.set_title(f"{op}, {mp:g} MP RGB", fontsize=9)
             ax.grid(True, which="major", linewidth=0.3)
             if i == len(SIZES) - 1:

@@ -264,7 +264,7 @@ def report(p, args, **overrides):
 def parser():
     ap = argparse.ArgumentParser(description="bandsaw's predicted phase times on N ranks (issue 16 cost model)")
     ap.add_argument("--ranks", type=int, required=True)
-    ap.add_argument("--megapixels", type=float, required=True, help="square image of this many megapixels")
+    ap.add_argument("--megapixels", type=float, help="a square image of this many megapixels (or --width and --height)")
     ap.add_argument("--width", type=int, help="exact width (with --height) instead of a square")
     ap.add_argument("--height", type=int)
     ap.add_argument("--link", default="loopback", choices=["loopback", "1gbit", "10gbit", "100mbit"],
@@ -296,6 +296,8 @@ def main(argv=None):
         sys.exit("--width and --height go together")
     if args.width:
         args.megapixels = args.width * args.height / 1e6
+    elif args.megapixels is None:
+        sys.exit("give --megapixels, or --width and --height")
     p = load_params(args.params)
     if args.op not in p["filters"]:
         sys.exit(f"no rates for {args.op}; known: {', '.join(p['filters'])}")
