@@ -6,8 +6,9 @@ bench-results/calibration.json. scripts/fit_model.py turns it into scripts/model
 
 Runs, each --runs times (median), recording the load average before every run:
   - bandsaw-bench: per-core kernel rates of sobel, gaussian:sigma=8, median:size=15 (4000x4000)
-  - one process (no mpirun) on a 16 MP RGB PPM: sobel to PPM and to PNG (read, encode, write
-    rates; deflate rate and stitch); gaussian and median to PNG once (their PNG size ratios)
+  - one process (no mpirun) on a 16 MP RGB PPM: sobel to PPM and to PNG (read, compute, encode,
+    write rates; deflate rate and stitch); gaussian and median to PNG, 3 runs (their compute
+    phases and PNG size ratios)
   - mpirun -np 2 on a 64 MP RGB PPM, sobel to PPM: the shared-memory bandwidth of Scatterv/Gatherv
   - mpirun -np 2 on a 256x256 PPM: per-message and small-collective costs, launch
   - mpirun -np 2 --io mpiio on the 16 MP PPM: each rank's read and write rates
@@ -84,8 +85,8 @@ def main():
         cells = {
             "one_sobel_ppm": ([bandsaw, img16, "-o", o_ppm, "--op", "sobel", "--json"], o_ppm, args.runs),
             "one_sobel_png": ([bandsaw, img16, "-o", o_png, "--op", "sobel", "--json"], o_png, args.runs),
-            "one_gaussian_png": ([bandsaw, img16, "-o", o_png, "--op", "gaussian:sigma=8", "--json"], o_png, 1),
-            "one_median_png": ([bandsaw, img16, "-o", o_png, "--op", "median:size=15", "--json"], o_png, 1),
+            "one_gaussian_png": ([bandsaw, img16, "-o", o_png, "--op", "gaussian:sigma=8", "--json"], o_png, 3),
+            "one_median_png": ([bandsaw, img16, "-o", o_png, "--op", "median:size=15", "--json"], o_png, 3),
             "two_sobel_ppm_64mp": (mpirun + [bandsaw, img64, "-o", o_ppm, "--op", "sobel", "--json"], o_ppm, args.runs),
             "two_sobel_ppm_small": (mpirun + [bandsaw, small, "-o", o_ppm, "--op", "sobel", "--json"], o_ppm, args.runs),
             "one_sobel_ppm_small": ([bandsaw, small, "-o", o_ppm, "--op", "sobel", "--json"], o_ppm, args.runs),
