@@ -24,44 +24,68 @@ AVX2 static inline __m256i med3(__m256i a, __m256i b, __m256i c) {
     return _mm256_max_epu8(_mm256_min_epu8(a, b), _mm256_min_epu8(_mm256_max_epu8(a, b), c));
 }
 
+/* One padded row of column minima, medians and maxima (a replicated pixel each side) to
+ * medians: med3(max3 lo, med3 mid, min3 hi) over each pixel and its left and right neighbours. */
+AVX2 static void median3_combine(const uint8_t *lo, const uint8_t *mid, const uint8_t *hi, size_t n, size_t c,
+                                 uint8_t *o) {
+    size_t j = 0;
+    for (; j + 32 <= n; j += 32) {
+#define AT(p, k) _mm256_loadu_si256((const __m256i *)((p) + j + (k) * c))
+        __m256i l = _mm256_max_epu8(_mm256_max_epu8(AT(lo, 0), AT(lo, 1)), AT(lo, 2));
+        __m256i h = _mm256_min_epu8(_mm256_min_epu8(AT(hi, 0), AT(hi, 1)), AT(hi, 2));
+        __m256i m = med3(AT(mid, 0), AT(mid, 1), AT(mid, 2));
+#undef AT
+        _mm256_storeu_si256((__m256i *)(o + j), med3(l, m, h));
+    }
+    for (; j < n; j++) {
+        uint8_t l = max8(max8(lo[j], lo[j + c]), lo[j + 2 * c]);
+        uint8_t h = min8(min8(hi[j], hi[j + c]), hi[j + 2 * c]);
+        o[j] = med3_8(l, med3_8(mid[j], mid[j + c], mid[j + 2 * c]), h);
+    }
+}
+
+/* Copies each plane's first and last pixel into its replicated border. */
+static void median3_pad(uint8_t *const *planes, int count, size_t n, size_t c) {
+    for (int k = 0; k < count; k++) {
+        memcpy(planes[k], planes[k] + c, c);
+        memcpy(planes[k] + c + n, planes[k] + n, c);
+    }
+}
+
 AVX2 void ck_median3_avx2(const uint8_t *const *rows, size_t outRows, size_t width, int channels,
                           uint8_t *out, uint8_t *scratch) {
     const size_t c = (size_t)channels, n = width * c, padded = n + 2 * c;
-    /* One padded row of column minima, medians and maxima: a replicated pixel each side. */
-    uint8_t *lo = scratch, *mid = scratch + padded, *hi = scratch + 2 * padded;
-    for (size_t y = 0; y < outRows; y++) {
-        const uint8_t *a = rows[y], *b = rows[y + 1], *d = rows[y + 2];
+    /* Two output rows per pass share the sort of their two common input rows (b and d), and
+     * the input is read once per pair: four rows for two outputs. */
+    uint8_t *planes[6];
+    for (int k = 0; k < 6; k++) planes[k] = scratch + (size_t)k * padded;
+    uint8_t *lo0 = planes[0] + c, *mid0 = planes[1] + c, *hi0 = planes[2] + c;
+    uint8_t *lo1 = planes[3] + c, *mid1 = planes[4] + c, *hi1 = planes[5] + c;
+    for (size_t y = 0; y < outRows; y += 2) {
+        const int pair = y + 1 < outRows;
+        const uint8_t *a = rows[y], *b = rows[y + 1], *d = rows[y + 2], *e = pair ? rows[y + 3] : rows[y + 2];
         size_t j = 0;
         for (; j + 32 <= n; j += 32) {
-            __m256i va = _mm256_loadu_si256((const __m256i *)(a + j));
             __m256i vb = _mm256_loadu_si256((const __m256i *)(b + j));
             __m256i vd = _mm256_loadu_si256((const __m256i *)(d + j));
-            __m256i mn = _mm256_min_epu8(va, vb), mx = _mm256_max_epu8(va, vb);
-            _mm256_storeu_si256((__m256i *)(lo + c + j), _mm256_min_epu8(mn, vd));
-            _mm256_storeu_si256((__m256i *)(hi + c + j), _mm256_max_epu8(mx, vd));
-            _mm256_storeu_si256((__m256i *)(mid + c + j), _mm256_max_epu8(mn, _mm256_min_epu8(mx, vd)));
+            __m256i mn = _mm256_min_epu8(vb, vd), mx = _mm256_max_epu8(vb, vd);
+            __m256i va = _mm256_loadu_si256((const __m256i *)(a + j));
+            __m256i ve = _mm256_loadu_si256((const __m256i *)(e + j));
+            _mm256_storeu_si256((__m256i *)(lo0 + j), _mm256_min_epu8(mn, va));
+            _mm256_storeu_si256((__m256i *)(hi0 + j), _mm256_max_epu8(mx, va));
+            _mm256_storeu_si256((__m256i *)(mid0 + j), _mm256_max_epu8(mn, _mm256_min_epu8(mx, va)));
+            _mm256_storeu_si256((__m256i *)(lo1 + j), _mm256_min_epu8(mn, ve));
+            _mm256_storeu_si256((__m256i *)(hi1 + j), _mm256_max_epu8(mx, ve));
+            _mm256_storeu_si256((__m256i *)(mid1 + j), _mm256_max_epu8(mn, _mm256_min_epu8(mx, ve)));
         }
         for (; j < n; j++) {
-            lo[c + j] = min8(min8(a[j], b[j]), d[j]);
-            hi[c + j] = max8(max8(a[j], b[j]), d[j]);
-            mid[c + j] = med3_8(a[j], b[j], d[j]);
+            uint8_t mn = min8(b[j], d[j]), mx = max8(b[j], d[j]);
+            lo0[j] = min8(mn, a[j]); hi0[j] = max8(mx, a[j]); mid0[j] = max8(mn, min8(mx, a[j]));
+            lo1[j] = min8(mn, e[j]); hi1[j] = max8(mx, e[j]); mid1[j] = max8(mn, min8(mx, e[j]));
         }
-        memcpy(lo, lo + c, c); memcpy(mid, mid + c, c); memcpy(hi, hi + c, c);
-        memcpy(lo + c + n, lo + n, c); memcpy(mid + c + n, mid + n, c); memcpy(hi + c + n, hi + n, c);
-        uint8_t *o = out + y * n;
-        for (j = 0; j + 32 <= n; j += 32) {
-#define AT(p, k) _mm256_loadu_si256((const __m256i *)((p) + j + (k) * c))
-            __m256i l = _mm256_max_epu8(_mm256_max_epu8(AT(lo, 0), AT(lo, 1)), AT(lo, 2));
-            __m256i h = _mm256_min_epu8(_mm256_min_epu8(AT(hi, 0), AT(hi, 1)), AT(hi, 2));
-            __m256i m = med3(AT(mid, 0), AT(mid, 1), AT(mid, 2));
-#undef AT
-            _mm256_storeu_si256((__m256i *)(o + j), med3(l, m, h));
-        }
-        for (; j < n; j++) {
-            uint8_t l = max8(max8(lo[j], lo[j + c]), lo[j + 2 * c]);
-            uint8_t h = min8(min8(hi[j], hi[j + c]), hi[j + 2 * c]);
-            o[j] = med3_8(l, med3_8(mid[j], mid[j + c], mid[j + 2 * c]), h);
-        }
+        median3_pad(planes, pair ? 6 : 3, n, c);
+        median3_combine(planes[0], planes[1], planes[2], n, c, out + y * n);
+        if (pair) median3_combine(planes[3], planes[4], planes[5], n, c, out + (y + 1) * n);
     }
 }
 

@@ -56,7 +56,7 @@ void ck_box_avx2(const uint8_t *const *rows, size_t outRows, size_t width, int c
                  uint8_t *out, uint16_t *columnSums, uint32_t *total);
 
 /** The 3 x 3 median of `outRows` rows: `rows[0 ... outRows + 1]` are the input rows from one
- *  above the first output row to one below the last, clamped to the image. Scratch: 3 (width + 2) c. */
+ *  above the first output row to one below the last, clamped to the image. Scratch: 6 (width + 2) c. */
 void ck_median3_avx2(const uint8_t *const *rows, size_t outRows, size_t width, int channels,
                      uint8_t *out, uint8_t *scratch);
 

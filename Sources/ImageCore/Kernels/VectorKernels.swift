@@ -71,7 +71,7 @@ enum VectorKernels {
     static func median3(rows: UnsafeBufferPointer<UnsafePointer<UInt8>>, outputRows: Int, width: Int, channels c: Int,
                         into out: UnsafeMutablePointer<UInt8>) {
         #if arch(x86_64)
-        var scratch = [UInt8](repeating: 0, count: 3 * (width + 2) * c)
+        var scratch = [UInt8](repeating: 0, count: 6 * (width + 2) * c)
         ck_median3_avx2(cArray(rows), outputRows, width, Int32(c), out, &scratch)
         #else
         unavailable()
