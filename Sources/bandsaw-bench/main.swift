@@ -212,7 +212,7 @@ let source = photo != nil ? "\((options.photo ?? fixture).split(separator: "/").
 let gray = Filters.named("grayscale")!.make(Filters.named("grayscale")!.defaults).apply(image.asBand, rows: 0..<image.height).asImage
 
 /// Every filter at its defaults, then the large windows users run (the issue-11 floors name them).
-let defaultSpecs = Filters.all.map(\.name) + ["gaussian:sigma=8", "box:size=15", "median:size=15"]
+let defaultSpecs = Filters.all.map(\.name) + ["gaussian:sigma=8", "box:size=15", "median:size=5", "median:size=15"]
 var specs: [FilterSpec] = []
 for text in options.filters.isEmpty ? defaultSpecs : options.filters {
     do { specs.append(try FilterSpec(parsing: text)) } catch { fail("\(text): \(error)") }

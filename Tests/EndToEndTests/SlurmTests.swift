@@ -213,11 +213,15 @@ struct SlurmTests {
     func scancelEndsEveryRank() throws {
         let cluster = try SlurmCluster()
         defer { cluster.tearDown() }
-        // Big enough, and a heavy enough filter, that the job is still computing when cancelled.
+        // Rank 1 held in the filter phase (BANDSAW_FAULT's stall, at the ranks' agreement on
+        // it), so the job is certainly mid-filter when the cancel lands: a heavy filter and a
+        // sleep no longer guarantee that since the AVX2 kernels (median 15 + gaussian 8 on this
+        // image finished in under 2 s and the cancel found a completed job).
         let input = cluster.path("big.png")
         try writeImage(GeneratedImages.make(width: 1600, height: 1200, channels: 3, seed: 5), path: input, options: EncodeOptions(compressionLevel: 1))
-        try Self.cancel(in: cluster, input: input, name: "computing", ops: "median:size=15 gaussian:sigma=8", fault: nil) { _ in
-            sleep(2)  // past the read, into the filters
+        try Self.cancel(in: cluster, input: input, name: "computing", ops: "median:size=15 gaussian:sigma=8",
+                        fault: "compute:1:stall") { _ in
+            sleep(2)  // past the read, into the filters (rank 1 then sleeps 60 s in them)
             return true
         }
         // Rank 0 held at the write (the BANDSAW_FAULT testing aid): its temporary file exists
