@@ -33,12 +33,12 @@ struct GrayscaleKernel: Kernel {
     func using(_ path: SIMDPath) -> any Kernel { GrayscaleKernel(path: path) }
     func apply(_ input: Band, rows: Range<Int>) -> Band {
         input.assertHolds(rows, halo: 0)
-        var out = input.makeOutput(rows: rows, channels: 1)
         let n = rows.count * input.width, c = input.channels
         let start = (rows.lowerBound - input.firstRow) * input.rowBytes
-        input.pixels.withUnsafeBufferPointer { src in
-            out.pixels.withUnsafeMutableBufferPointer { dst in
-                let s = src.baseAddress! + start, d = dst.baseAddress!
+        // Every output sample is written below, so the output is not zeroed first.
+        return input.makeOutput(rows: rows, channels: 1) { d in
+            input.pixels.withUnsafeBufferPointer { src in
+                let s = src.baseAddress! + start
                 switch (c, path) {
                 case (1, _), (2, _): for i in 0..<n { d[i] = s[i &* c] }
                 case (_, .avx2): VectorKernels.luma(s, d, pixels: n, channels: c)
@@ -46,7 +46,6 @@ struct GrayscaleKernel: Kernel {
                 }
             }
         }
-        return out
     }
 }
 
@@ -67,14 +66,11 @@ struct InvertKernel: Kernel {
             return out
         }
         // Straight from the input into fresh storage: one pass over memory, not a copy and a pass.
-        let count = rows.count * input.rowBytes, start = (rows.lowerBound - input.firstRow) * input.rowBytes
-        let pixels = PixelStorage.uninitialized(count: count) { out in
+        let start = (rows.lowerBound - input.firstRow) * input.rowBytes
+        return input.makeOutput(rows: rows, channels: input.channels) { dst in
             input.pixels.withUnsafeBufferPointer { src in
-                VectorKernels.invert(src.baseAddress! + start, out.baseAddress!, pixels: rows.count * input.width,
-                                     channels: input.channels)
+                VectorKernels.invert(src.baseAddress! + start, dst, pixels: rows.count * input.width, channels: input.channels)
             }
         }
-        return Band(width: input.width, channels: input.channels, imageHeight: input.imageHeight,
-                    firstRow: rows.lowerBound, pixels: pixels)
     }
 }

@@ -10,7 +10,7 @@ import Darwin
 #endif
 
 /// A kernel implementation family. Every path gives the same bits; only the speed differs.
-public enum SIMDPath: String, CaseIterable, Sendable, Comparable {
+public enum SIMDPath: String, CaseIterable, Sendable {
     /// ImageCore's Swift kernels, built for the architecture's baseline (SSE2 on x86-64):
     /// the portable path and the reference the others are tested against.
     case baseline
@@ -46,12 +46,8 @@ public enum SIMDPath: String, CaseIterable, Sendable, Comparable {
     /// else the fastest this CPU supports.
     public static let active: SIMDPath = {
         let value = getenv(environmentVariable).map { String(cString: $0) }
-        return ((try? requested(by: value)) ?? nil) ?? supported.max()!
+        return ((try? requested(by: value)) ?? nil) ?? supported.last!
     }()
-
-    public static func < (a: SIMDPath, b: SIMDPath) -> Bool {
-        allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
-    }
 }
 
 /// Why a `BANDSAW_SIMD` value was refused.

@@ -229,16 +229,14 @@ for spec in specs {
     let descriptor = Filters.named(spec.name)!
     // Rows are labelled by name when the parameters are the defaults, by the full spec otherwise.
     let label = spec.parameters == descriptor.defaults ? spec.name : spec.description
-    for path in paths {
-        var r = measure(label, spec: spec.description, spec.makeKernel().using(path), on: image, reps: options.reps)
-        r.path = path.rawValue
-        results.append(r)
-    }
+    var inputs = [(label, image)]
     if descriptor.outputMode == .gray && spec.name != "grayscale" && spec.name != "threshold" {
         // The same filter on a gray input: the like-for-like match for OpenCV on a gray image.
+        inputs.append((label + "/gray", gray))
+    }
+    for (name, input) in inputs {
         for path in paths {
-            var r = measure(label + "/gray", spec: spec.description, spec.makeKernel().using(path), on: gray,
-                            reps: options.reps)
+            var r = measure(name, spec: spec.description, spec.makeKernel().using(path), on: input, reps: options.reps)
             r.path = path.rawValue
             results.append(r)
         }

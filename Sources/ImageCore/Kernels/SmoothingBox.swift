@@ -23,15 +23,8 @@ struct BoxKernel: Kernel {
         input.assertHolds(rows, halo: halo)
         let r = halo, c = input.channels, w = input.width, n = input.rowBytes, height = input.imageHeight
         if path == .avx2 && !rows.isEmpty && n > 0 {
-            // The input rows each output row's window reaches, clamped: C sees no image edge.
-            let reach = (rows.lowerBound - r)..<(rows.upperBound + r)
-            return input.pixels.withUnsafeBufferPointer { src in
-                let pointers = clampedRowPointers(reach, of: input, base: src.baseAddress!)
-                return input.makeOutput(rows: rows, channels: c) { dst in
-                    pointers.withUnsafeBufferPointer {
-                        VectorKernels.box(rows: $0, outputRows: rows.count, width: w, channels: c, radius: r, into: dst)
-                    }
-                }
+            return input.filledFromClampedRows(rows, radius: r) { rowPointers, dst in
+                VectorKernels.box(rows: rowPointers, outputRows: rows.count, width: w, channels: c, radius: r, into: dst)
             }
         }
         var out = input.makeOutput(rows: rows, channels: input.channels)

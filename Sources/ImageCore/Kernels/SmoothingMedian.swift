@@ -33,19 +33,13 @@ struct MedianKernel: Kernel {
         let stripWidth = Swift.max(64, (1 << 19) / (c * 512) - 2 * r)
         if path == .avx2 && !rows.isEmpty && input.rowBytes > 0 {
             // 3 x 3 and 5 x 5: sorting networks on sorted columns; larger: the same histograms as below.
-            return input.pixels.withUnsafeBufferPointer { src in
-                let pointers = clampedRowPointers((rows.lowerBound - r)..<(rows.upperBound + r), of: input,
-                                                  base: src.baseAddress!)
-                return input.makeOutput(rows: rows, channels: c) { dst in
-                    pointers.withUnsafeBufferPointer {
-                        switch size {
-                        case 3: VectorKernels.median3(rows: $0, outputRows: rows.count, width: w, channels: c, into: dst)
-                        case 5: VectorKernels.median5(rows: $0, outputRows: rows.count, width: w, channels: c, into: dst)
-                        default:
-                            VectorKernels.median(rows: $0, outputRows: rows.count, width: w, channels: c, radius: r,
-                                                 stripWidth: stripWidth, into: dst)
-                        }
-                    }
+            return input.filledFromClampedRows(rows, radius: r) { rowPointers, dst in
+                switch size {
+                case 3: VectorKernels.median3(rows: rowPointers, outputRows: rows.count, width: w, channels: c, into: dst)
+                case 5: VectorKernels.median5(rows: rowPointers, outputRows: rows.count, width: w, channels: c, into: dst)
+                default:
+                    VectorKernels.median(rows: rowPointers, outputRows: rows.count, width: w, channels: c, radius: r,
+                                         stripWidth: stripWidth, into: dst)
                 }
             }
         }

@@ -17,8 +17,17 @@ func replicatePadded(row: UnsafePointer<UInt8>, width: Int, channels c: Int, rad
 @inline(__always)
 func clampRow(_ y: Int, height: Int) -> Int { Swift.min(height - 1, Swift.max(0, y)) }
 
-/// Pointers to the image rows `range` of `input` (whose pixels start at `base`), each clamped to
-/// the image: what a C kernel gets instead of knowing where the image ends.
-func clampedRowPointers(_ range: Range<Int>, of input: Band, base: UnsafePointer<UInt8>) -> [UnsafePointer<UInt8>] {
-    range.map { base + (clampRow($0, height: input.imageHeight) - input.firstRow) * input.rowBytes }
+extension Band {
+    /// The output band for `rows` (same channels), filled by `body` from pointers to the input rows
+    /// `radius` above the first output row to `radius` below the last, each clamped to the image:
+    /// how the C kernels see a window, with the replicate border for rows already applied.
+    func filledFromClampedRows(_ rows: Range<Int>, radius: Int,
+                               _ body: (UnsafeBufferPointer<UnsafePointer<UInt8>>, UnsafeMutablePointer<UInt8>) -> Void) -> Band {
+        pixels.withUnsafeBufferPointer { src in
+            let pointers = ((rows.lowerBound - radius)..<(rows.upperBound + radius)).map {
+                src.baseAddress! + (clampRow($0, height: imageHeight) - firstRow) * rowBytes
+            }
+            return makeOutput(rows: rows, channels: channels) { dst in pointers.withUnsafeBufferPointer { body($0, dst) } }
+        }
+    }
 }
