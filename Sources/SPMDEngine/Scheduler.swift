@@ -72,10 +72,12 @@ public struct Dealer: Sendable {
     }
 
     /// The first hand: `ahead` images to every worker (rank 1 first), round by round so a short
-    /// batch still reaches every worker.
+    /// batch still reaches every worker; fewer when the batch is short, so rank 0 keeps its
+    /// share (never more rounds than images per rank, and at least one).
     public mutating func opening() -> [(rank: Int, image: Int)] {
         var hand: [(rank: Int, image: Int)] = []
-        for _ in 0..<ahead {
+        let rounds = max(1, min(ahead, queue.count / outstanding.count))
+        for _ in 0..<rounds {
             for rank in 1..<outstanding.count {
                 guard let image = take(for: rank) else { return hand }
                 hand.append((rank, image))
