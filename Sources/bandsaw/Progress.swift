@@ -2,6 +2,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import MPIKit
 import SPMDEngine
 
 /// The one progress line of a batch on a terminal: images done of the total, images/s, MP/s,
@@ -21,8 +22,19 @@ final class ProgressLine: @unchecked Sendable {
 
     init(enabled: Bool) { self.enabled = enabled }
 
-    /// Whether a progress line would be drawn: stderr is a terminal and not --quiet.
-    static func wanted(quiet: Bool) -> Bool { !quiet && isatty(STDERR_FILENO) == 1 }
+    /// Whether a progress line would be drawn: not --quiet, and stderr is a terminal, or (under
+    /// mpirun, which forwards rank 0's stderr through a pipe) the launcher's stderr is one.
+    static func wanted(quiet: Bool) -> Bool {
+        guard !quiet else { return false }
+        if isatty(STDERR_FILENO) == 1 { return true }
+        guard MPI.launchedRank != nil else { return false }
+        // mpirun starts the ranks of its own host itself: its stderr is our parent's.
+        var target = [CChar](repeating: 0, count: 256)
+        let n = readlink("/proc/\(getppid())/fd/2", &target, target.count - 1)
+        guard n > 0 else { return false }
+        let path = String(decoding: target[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return path.hasPrefix("/dev/pts/") || path.hasPrefix("/dev/tty")
+    }
 
     func planned(_ count: Int) {
         guard enabled else { return }
