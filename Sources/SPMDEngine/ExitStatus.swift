@@ -1,4 +1,5 @@
 import ImageCore
+import ImageFilters
 import MPIKit
 
 /// The documented exit codes, and the one mapping from errors to them.

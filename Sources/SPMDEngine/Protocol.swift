@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ImageCore
+import ImageCodecs
 import MPIKit
 
 // MARK: - The job list

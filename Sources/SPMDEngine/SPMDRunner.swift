@@ -3,6 +3,8 @@ import Foundation
 import Glibc
 #endif
 import ImageCore
+import ImageCodecs
+import ImageFilters
 import MPIKit
 
 /// One input image and where its result goes (known to rank 0 only).

@@ -4,6 +4,8 @@ import Glibc
 #endif
 import MPIKit
 import ImageCore
+import ImageCodecs
+import ImageFilters
 
 /// The phases of one distributed image, in the order they happen.
 enum Phase: Int, CaseIterable {
