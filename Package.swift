@@ -11,6 +11,7 @@ import PackageDescription
 // CPNG is the one door to libpng: every libpng call, and every setjmp, lives in C. CCodecs is
 // the one door to libjpeg(-turbo), libtiff and libwebp, in the same way. CKernels holds the AVX2
 // kernels, each compiled for AVX2 by a function attribute and called only when the CPU has it.
+// Both codec doors return one family of status codes, CStatus's CSTATUS_*.
 
 let package = Package(
     name: "bandsaw",
@@ -34,12 +35,16 @@ let package = Package(
             pkgConfig: "ompi-c",
             providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]
         ),
+        // The one status family (cstatus.h) both codec doors return and Swift maps once.
+        .target(name: "CStatus"),
         .target(
             name: "CPNG",
+            dependencies: ["CStatus"],
             linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("z"), .linkedLibrary("deflate")]
         ),
         .target(
             name: "CCodecs",
+            dependencies: ["CStatus"],
             linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("tiff"), .linkedLibrary("webp")]
         ),
 
@@ -49,7 +54,7 @@ let package = Package(
 
         // MARK: - Libraries
         .target(name: "ImageCore"),
-        .target(name: "ImageCodecs", dependencies: ["ImageCore", "CPNG", "CCodecs"]),
+        .target(name: "ImageCodecs", dependencies: ["ImageCore", "CStatus", "CPNG", "CCodecs"]),
         .target(name: "ImageFilters", dependencies: ["ImageCore", "CKernels"], linkerSettings: [.linkedLibrary("m")]),
         .target(name: "MPIKit", dependencies: ["CMPI"]),
         .target(name: "SPMDEngine", dependencies: ["ImageCore", "ImageCodecs", "ImageFilters", "MPIKit"]),

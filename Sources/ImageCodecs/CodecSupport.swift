@@ -1,5 +1,6 @@
 import ImageCore
 import CCodecs
+import CStatus
 
 // MARK: - Messages from the C doors
 
@@ -19,51 +20,68 @@ struct CodecMessage {
     }
 }
 
-// MARK: - CCodecs status codes
+// MARK: - Status codes
 
-/// The `CCODEC_*` status codes every `ccodec_` function returns (`ccodecs.h`).
-enum CodecStatus: Int32 {
-    /// `CCODEC_OK`.
-    case ok = 0
-    /// `CCODEC_NOT_FORMAT`: the bytes are not in the format asked for.
-    case notFormat = 101
-    /// `CCODEC_TRUNCATED`: the data ends before the image does.
-    case truncated = 102
-    /// `CCODEC_CORRUPT`: a damaged header or data.
-    case corrupt = 103
-    /// `CCODEC_TOO_LARGE`: over the pixel limit.
-    case tooLarge = 104
-    /// `CCODEC_NO_MEMORY`: an allocation failed.
-    case noMemory = 105
-    /// `CCODEC_WRITE_FAILED`: the encoder could not produce its output.
-    case writeFailed = 106
-    /// `CCODEC_BAD_ARGUMENT`: an impossible argument.
-    case badArgument = 107
-    /// `CCODEC_UNSUPPORTED`: a valid file in a layout bandsaw does not read.
-    case unsupported = 108
-}
+/// A status code of the C doors: the one `CSTATUS_*` family (`cstatus.h`) every `cpng_` and
+/// `ccodec_` function returns, and the one mapping from it to ``ImageError``.
+struct CodecStatus: RawRepresentable, Equatable, Sendable {
+    var rawValue: Int32
+    init(rawValue: Int32) { self.rawValue = rawValue }
 
-/// Calls into the CCodecs C target, shared by the JPEG, WebP and TIFF codecs: the one mapping
-/// from `CCODEC_*` to ``ImageError``, the header check against the pixel limit, and the
-/// buffers that cross the door.
-enum CCodec {
-    /// Maps a `ccodec_` status to the matching ``ImageError``; returns on `CCODEC_OK`.
+    /// `CSTATUS_OK`.
+    static let ok = CodecStatus(rawValue: CSTATUS_OK)
+    /// `CSTATUS_NOT_FORMAT`: the bytes are not in the format asked for.
+    static let notFormat = CodecStatus(rawValue: CSTATUS_NOT_FORMAT)
+    /// `CSTATUS_TRUNCATED`: the data ends before the image does.
+    static let truncated = CodecStatus(rawValue: CSTATUS_TRUNCATED)
+    /// `CSTATUS_CORRUPT`: a damaged header or data.
+    static let corrupt = CodecStatus(rawValue: CSTATUS_CORRUPT)
+    /// `CSTATUS_TOO_LARGE`: over the pixel limit.
+    static let tooLarge = CodecStatus(rawValue: CSTATUS_TOO_LARGE)
+    /// `CSTATUS_NO_MEMORY`: an allocation failed.
+    static let noMemory = CodecStatus(rawValue: CSTATUS_NO_MEMORY)
+    /// `CSTATUS_WRITE_FAILED`: the encoder could not produce its output.
+    static let writeFailed = CodecStatus(rawValue: CSTATUS_WRITE_FAILED)
+    /// `CSTATUS_BAD_ARGUMENT`: an impossible argument.
+    static let badArgument = CodecStatus(rawValue: CSTATUS_BAD_ARGUMENT)
+    /// `CSTATUS_UNSUPPORTED`: a valid file in a layout bandsaw does not read.
+    static let unsupported = CodecStatus(rawValue: CSTATUS_UNSUPPORTED)
+    /// `CSTATUS_FAST_DECLINED`: not a layout the PNG fast path takes (libpng decodes it).
+    static let fastDeclined = CodecStatus(rawValue: CSTATUS_FAST_DECLINED)
+    /// `CSTATUS_NO_RESTART`: not decodable by restart segments (decoded whole instead).
+    static let noRestart = CodecStatus(rawValue: CSTATUS_NO_RESTART)
+
+    /// Returns on `.ok`; throws the ``ImageError`` the status means otherwise.
     ///
     /// - Parameters:
-    ///   - format: Names the format in messages ("JPEG", "TIFF", "WebP").
+    ///   - message: The library's message, copied out by the C door.
+    ///   - format: Names the format in messages ("PNG", "JPEG", "TIFF", "WebP").
     ///   - size: The image's size and the limit, for `.tooLarge`.
-    static func check(_ status: Int32, _ message: CodecMessage, path: String, format: String,
-                      size: (width: Int, height: Int, limit: Int) = (0, 0, 0)) throws(ImageError) {
-        switch CodecStatus(rawValue: status) ?? .corrupt {
+    ///   - formatInDetail: Prefix a corrupt file's detail with the format's name. libpng's
+    ///     messages speak in PNG's own terms (chunks, CRCs) and are shown as they are.
+    func check(_ message: CodecMessage, path: String, format: String,
+               size: (width: Int, height: Int, limit: Int) = (0, 0, 0), formatInDetail: Bool = true) throws(ImageError) {
+        switch self {
         case .ok: return
         case .notFormat: throw .notAnImage(path: path)
         case .truncated: throw .truncated(path: path)
-        case .corrupt: throw .corrupt(path: path, detail: "\(format): \(message.text)")
         case .tooLarge: throw .tooLarge(path: path, width: size.width, height: size.height, limit: size.limit)
         case .noMemory: throw .io(path: path, detail: "out of memory (\(message.text))")
         case .writeFailed, .badArgument: throw .io(path: path, detail: "\(format) encoding failed: \(message.text)")
         case .unsupported: throw .unsupportedLayout(path: path, detail: message.text)
+        default: throw .corrupt(path: path, detail: formatInDetail ? "\(format): \(message.text)" : message.text)
         }
+    }
+}
+
+/// Calls into the CCodecs C target, shared by the JPEG, WebP and TIFF codecs: the status
+/// check, the header check against the pixel limit, and the buffers that cross the door.
+enum CCodec {
+    /// Maps a `ccodec_` status to the matching ``ImageError`` (``CodecStatus/check(_:path:format:size:formatInDetail:)``);
+    /// returns on `CSTATUS_OK`.
+    static func check(_ status: Int32, _ message: CodecMessage, path: String, format: String,
+                      size: (width: Int, height: Int, limit: Int) = (0, 0, 0)) throws(ImageError) {
+        try CodecStatus(rawValue: status).check(message, path: path, format: format, size: size)
     }
 
     /// Reads a header with `reader` and refuses it when its `width * height` is over

@@ -47,8 +47,8 @@ public enum PNGBandEncoder {
                                   &out, &length, &adler, &raw)
             }
         }
-        guard status == CPNG_BANDS_OK else {
-            throw .io(path: "<band \(band.rows)>", detail: status == CPNG_BANDS_NOMEM ? "out of memory" : "deflate failed")
+        guard status == CSTATUS_OK else {
+            throw .io(path: "<band \(band.rows)>", detail: status == CSTATUS_NO_MEMORY ? "out of memory" : "deflate failed")
         }
         defer { cpng_free(out) }
         let bytes = length == 0 ? [] : Array(UnsafeBufferPointer(start: out, count: length))

@@ -4,7 +4,7 @@ import CPNG
 /// PNG reading and writing, over libpng through the `CPNG` C target.
 ///
 /// Every libpng call (and every `setjmp`) stays in C; this type only moves bytes across
-/// and turns `CPNG_*` status codes into ``ImageError`` values.
+/// and turns `CSTATUS_*` codes into ``ImageError`` values (``CodecStatus``).
 public enum PNGCodec {
     /// Decodes a whole PNG held in memory, normalised to 8-bit samples.
     ///
@@ -80,7 +80,7 @@ public enum PNGCodec {
         return Header(width: w, height: h, channels: c, limit: limit)
     }
 
-    /// The fast path's image, or `nil` when it answers `CPNG_FAST_UNSUPPORTED`.
+    /// The fast path's image, or `nil` when it answers `CSTATUS_FAST_DECLINED`.
     private static func decodeFast(_ bytes: [UInt8], _ header: Header, path: String) throws(ImageError) -> Image? {
         // One spare byte per row lets the C side inflate straight into the pixel buffer.
         let run = runDecoder(header, spare: header.height) { out, count, message in
@@ -90,7 +90,7 @@ public enum PNGCodec {
                 }
             }
         }
-        if run.status == CPNG_FAST_UNSUPPORTED { return nil }
+        if run.status == CSTATUS_FAST_DECLINED { return nil }
         return try image(from: run, header, path: path)
     }
 
@@ -107,10 +107,10 @@ public enum PNGCodec {
     ) -> DecoderRun {
         let count = header.width * header.height * header.channels
         var message = CodecMessage()
-        var status: Int32 = CPNG_OK
+        var status: Int32 = CSTATUS_OK
         let pixels = [UInt8](unsafeUninitializedCapacity: count + spare) { out, initialised in
             status = decoder(out.baseAddress, count + spare, &message)
-            initialised = status == CPNG_OK ? count : 0
+            initialised = status == CSTATUS_OK ? count : 0
         }
         return DecoderRun(status: status, message: message, pixels: pixels)
     }
@@ -149,18 +149,11 @@ public enum PNGCodec {
         return Array(UnsafeBufferPointer(start: output, count: length))
     }
 
-    /// Maps a `CPNG_*` status to the matching ``ImageError``; returns on `CPNG_OK`.
+    /// Maps a `cpng_` status to the matching ``ImageError``; returns on `CSTATUS_OK`.
     private static func check(_ status: Int32, _ message: CodecMessage, path: String,
                               width: Int, height: Int, limit: Int) throws(ImageError) {
-        switch status {
-        case CPNG_OK: return
-        case CPNG_NOT_PNG: throw .notAnImage(path: path)
-        case CPNG_TRUNCATED: throw .truncated(path: path)
-        case CPNG_TOO_LARGE: throw .tooLarge(path: path, width: width, height: height, limit: limit)
-        case CPNG_NO_MEMORY: throw .io(path: path, detail: "out of memory (\(message.text))")
-        case CPNG_WRITE_FAILED, CPNG_BAD_ARGUMENT: throw .io(path: path, detail: "PNG encoding failed: \(message.text)")
-        default: throw .corrupt(path: path, detail: message.text)
-        }
+        try CodecStatus(rawValue: status).check(message, path: path, format: "PNG", size: (width, height, limit),
+                                                formatInDetail: false)
     }
 }
 

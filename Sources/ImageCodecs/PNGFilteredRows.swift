@@ -34,16 +34,16 @@ public enum PNGRows {
         }
         let w = Int(width), h = Int(height), c = Int(channels)
         let (area, overflow) = w.multipliedReportingOverflow(by: h)
-        guard header == CPNG_OK, !overflow, area <= maxPixels, (1...4).contains(c), w > 0, h > 0 else { return nil }
+        guard header == CSTATUS_OK, !overflow, area <= maxPixels, (1...4).contains(c), w > 0, h > 0 else { return nil }
         let count = h * (w * c + 1)
-        var status = CPNG_FAST_UNSUPPORTED
+        var status = CSTATUS_FAST_DECLINED
         let rows = [UInt8](unsafeUninitializedCapacity: count) { out, n in
             status = bytes.withUnsafeBufferPointer { data in
                 message.withBuffer { cpng_inflate_fast(data.baseAddress, data.count, UInt64(maxPixels), out.baseAddress, count, $0, $1) }
             }
-            n = status == CPNG_OK ? count : 0
+            n = status == CSTATUS_OK ? count : 0
         }
-        guard status == CPNG_OK else { return nil }
+        guard status == CSTATUS_OK else { return nil }
         return FilteredRows(width: w, height: h, channels: c, rows: rows)
     }
 

@@ -93,17 +93,17 @@ public enum PNGRestart {
         let found = bytes.withUnsafeBufferPointer { data in
             cpng_restart_probe(data.baseAddress, data.count, UInt64(max(maxPixels, 0)), &info)
         }
-        guard found == CPNG_OK else { return nil }
+        guard found == CSTATUS_OK else { return nil }
         let segments = Int(info.segments), length = Int(info.stream_len)
         var starts = [UInt64](repeating: 0, count: segments + 1)
-        var status = CPNG_RESTART_NONE
+        var status = CSTATUS_NO_RESTART
         let stream = [UInt8](unsafeUninitializedCapacity: length) { out, n in
             status = bytes.withUnsafeBufferPointer { data in
                 cpng_restart_stream(data.baseAddress, data.count, &info, out.baseAddress, &starts)
             }
             n = length
         }
-        guard status == CPNG_OK else { return nil }
+        guard status == CSTATUS_OK else { return nil }
         return RestartablePNG(width: Int(info.width), height: Int(info.height), channels: Int(info.channels),
                               layout: RestartLayout(height: Int(info.height), segments: segments),
                               stream: stream, starts: starts.map { Int($0) })
@@ -135,7 +135,7 @@ public enum PNGRestart {
                                 out.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt32(rows), rowBytes,
                                 Int32(channels), &adler, text, length)
         }
-        guard status == CPNG_OK else { throw Refusal(reason: message.text) }
+        guard status == CSTATUS_OK else { throw Refusal(reason: message.text) }
         return adler
     }
 
