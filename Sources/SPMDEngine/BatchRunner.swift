@@ -2,7 +2,9 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import ImageCodecs
 import ImageCore
+import ImageFilters
 import MPIKit
 
 /// Runs a list of images on all ranks by a ``Schedule``: images dealt whole to ranks as they

@@ -1,7 +1,9 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import ImageCodecs
 import ImageCore
+import ImageFilters
 
 /// The messages of dealing (tags of ``Messaging``): rank 0 sends jobs, probes and stops on
 /// `job`; workers answer probes on `probe` and report each image on `done`.

@@ -1,5 +1,7 @@
 import Foundation
+import ImageCodecs
 import ImageCore
+import ImageFilters
 import Testing
 
 /// Folders as datasets, end to end under real mpirun: images dealt or banded give every output
