@@ -28,18 +28,26 @@ public struct BatchRunner {
     let ahead: Int
 
     /// - Parameters:
-    ///   - ahead: How many images each worker holds at once (the one it works on included).
+    ///   - ahead: How many images each worker holds at once (the one it works on included); nil:
+    ///     ``aheadFor(medianBytes:)`` of the batch.
     public init(world: any Collectives & Messaging, settings: RunSettings, schedule: Schedule = .auto,
-                events: RunEvents = RunEvents(), fault: FaultInjection? = nil, ahead: Int = 2) {
+                events: RunEvents = RunEvents(), fault: FaultInjection? = nil, ahead: Int? = nil) {
         self.world = world; self.settings = settings; self.schedule = schedule; self.events = events
-        self.fault = fault; self.ahead = max(1, ahead)
+        self.fault = fault; self.ahead = ahead.map { max(1, $0) } ?? 0
     }
+
+    /// How many images a worker holds for images of this median size: enough work queued to
+    /// ride out rank 0 being busy with its own image or descheduled on a shared machine (about
+    /// 1 MiB of input: 2 JPEGs of 1600x1200, 8 small PNGs), and few enough that the end of the
+    /// batch stays even (what a worker holds when the queue runs dry, the others cannot take).
+    public static func aheadFor(medianBytes: Int) -> Int { min(8, max(2, (1 << 20) / max(1, medianBytes))) }
 
     /// Runs rank 0's list (`.worker` elsewhere). A single image or a refused list goes to
     /// ``SPMDRunner`` as it is; a batch is planned by size and run by the plan.
     public func run(_ jobs: JobList) throws -> RunOutcome {
         var plan = BatchPlan(dealt: [], banded: [])
         var list: [ImageJob] = []
+        var median = 0
         var header: [Int64] = [0, 0, 0]
         if case .jobs(let found) = jobs, found.count > 1 {
             list = found
@@ -48,6 +56,7 @@ public struct BatchRunner {
                 return stat(job.input, &info) == 0 ? Int(info.st_size) : 0
             }
             plan = BatchPlan.make(sizes: sizes, ranks: world.size, schedule: schedule)
+            median = sizes.sorted()[sizes.count / 2]
             header = [1, Int64(plan.dealt.count), Int64(plan.banded.count)]
         }
         try world.broadcast(&header)
@@ -59,7 +68,7 @@ public struct BatchRunner {
         var batch = Batch(ranks: world.size)
         if header[1] > 0 {
             if world.rank == 0 {
-                try deal(plan.dealt, of: list, into: &batch)
+                try deal(plan.dealt, of: list, ahead: ahead > 0 ? ahead : Self.aheadFor(medianBytes: median), into: &batch)
             } else {
                 try work()
             }
@@ -121,7 +130,7 @@ public struct BatchRunner {
 
     // MARK: - Rank 0: dealing
 
-    private func deal(_ order: [Int], of list: [ImageJob], into batch: inout Batch) throws {
+    private func deal(_ order: [Int], of list: [ImageJob], ahead: Int, into batch: inout Batch) throws {
         var dealer = Dealer(images: order, ranks: world.size, ahead: ahead)
         var sends: [PendingSend] = []
         var sendsBytes = [Bool](repeating: false, count: world.size)

@@ -64,6 +64,15 @@ struct EngineBatchTests {
         #expect(pair.opening().map(\.image) == [0] && pair.forRoot() == 1)
     }
 
+    @Test("workers hold about 1 MiB of input ahead: 2 to 8 images")
+    func aheadBySize() {
+        #expect(BatchRunner.aheadFor(medianBytes: 450_000) == 2)
+        #expect(BatchRunner.aheadFor(medianBytes: 140_000) == 7)
+        #expect(BatchRunner.aheadFor(medianBytes: 2_000) == 8)
+        #expect(BatchRunner.aheadFor(medianBytes: 64 << 20) == 2)
+        #expect(BatchRunner.aheadFor(medianBytes: 0) == 8)
+    }
+
     @Test("dealing is dynamic: a rank three times as fast gets about three times the images")
     func dealerIsDynamic() {
         // A simulated clock: each rank takes `cost[rank]` per image; rank 0 looks at the
