@@ -206,3 +206,39 @@ struct DatasetTests {
         #expect(batch.filter { $0["rank"] as? Int == 0 }.allSatisfy { $0["input_access"] as? String == "read" })
     }
 }
+
+/// A folder across three namespace hosts over TCP, the workers without the shared filesystem
+/// (each in a mount namespace where the test's folder is an empty tmpfs): rank 0 sends every
+/// worker its files' stored bytes and writes the encoded outputs they send back.
+@Suite("Datasets across namespace hosts", .serialized,
+       .enabled(if: NamespaceCluster.available, "needs root and iproute2 to create network namespaces"))
+struct DatasetHostTests {
+    @Test("three hosts, no shared filesystem: bytes sent, never pixels; every output equals one process")
+    func bytesAcrossHosts() throws {
+        let cluster = try NamespaceCluster(hosts: 3)
+        defer { cluster.tearDown() }
+        let input = try DatasetTests.makeFolder(cluster.folder, count: 12, seed: 17)
+        let one = cluster.folder.appendingPathComponent("one")
+        #expect(try Harness.bandsaw([input.path, "-o", one.path, "-q"]).status == 0)
+        let out = cluster.folder.appendingPathComponent("out")
+        let reportFile = cluster.folder.appendingPathComponent("r.json")
+        let args = [input.path, "-o", out.path, "-q", "--schedule", "images", "--report", reportFile.path]
+        let hidden = "mount -t tmpfs tmpfs '\(cluster.folder.path)' && exec '\(Harness.executable)' "
+            + args.map { "'\($0)'" }.joined(separator: " ")
+        let run = try Harness.run(cluster.mpirunArguments(ranks: 1) + args + [":", "-np", "2", "unshare", "-m", "sh", "-c", hidden],
+                                  timeout: 180, environment: cluster.environment)
+        #expect(!run.timedOut, "the batch hung")
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(DatasetTests.same(out, as: one), "outputs differ from one process")
+        let report = try DatasetTests.report(reportFile)
+        let batch = report["batch"] as? [[String: Any]] ?? []
+        #expect(batch.count == 12)
+        for rank in [1, 2] {
+            let theirs = batch.filter { $0["rank"] as? Int == rank }
+            #expect(!theirs.isEmpty, "rank \(rank) processed nothing")
+            #expect(theirs.allSatisfy { $0["input_access"] as? String == "sent" && $0["output_access"] as? String == "sent" },
+                    "rank \(rank): \(theirs)")
+        }
+        #expect((report["ranks"] as? Int) == 3)
+    }
+}
