@@ -183,8 +183,8 @@ public struct BatchRunner {
         // Can each worker see the files? One probe each, on the first dealt image and a marker
         // in the output folder.
         if let first = order.first {
-            let marker = (list[first].output as NSString).deletingLastPathComponent
-                .appending("/.bandsaw-visible-\(getpid())")
+            let folder = (list[first].output as NSString).deletingLastPathComponent
+            let marker = (folder.isEmpty ? "." : folder) + "/.bandsaw-visible-\(getpid())"
             let token = "\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
             let wroteMarker = (try? writeFileAtomically(Array(token.utf8), path: marker)) != nil
             for rank in 1..<world.size {
