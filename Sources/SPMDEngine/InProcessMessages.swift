@@ -28,8 +28,9 @@ final class TaggedMessages: @unchecked Sendable {
                 let entry = entries.remove(at: index)
                 return Message(source: entry.from, bytes: entry.bytes)
             }
-            guard wait else { return nil }
+            // A rank that threw ends the others' polling too, not only their waits.
             if abandoned { throw InProcessWorldError.abandoned }
+            guard wait else { return nil }
             guard condition.wait(until: deadline) else { throw InProcessWorldError.timedOut(rank: to, from: from ?? -1) }
         }
     }
