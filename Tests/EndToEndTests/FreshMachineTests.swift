@@ -10,8 +10,8 @@ import Testing
 /// user who is not root and has no sudo gets the install command in one line and exit 2.
 ///
 /// The container gets its Debian packages the way the image builds do, from the archive in the
-/// image's apt sources, and its Python packages from PyPI. The downloads are kept between runs
-/// in two Docker volumes (apt's archive folder, pip's cache); nothing that is built is kept.
+/// image's apt sources, and its Python packages from PyPI. apt's downloads are kept between runs
+/// in a Docker volume (its archive folder); nothing that is built is kept.
 /// Without a Docker engine the test does not run, except under CI (`CI=true`), where it runs
 /// and fails.
 @Suite("Fresh machine", .serialized)
@@ -45,7 +45,7 @@ struct FreshMachineTests {
 
         // Not root, no sudo: nothing can be installed, so one line says how, and nothing runs.
         let denied = try machine.exec("runuser -u newcomer -- env HOME=/home/newcomer ./run.sh", in: Self.newcomerHome)
-        #expect(denied.status == 2, "run.sh as a user without sudo: exit \(denied.status)\n\(denied.stderr)")
+        try #require(denied.status == 2, "run.sh as a user without sudo: exit \(denied.status)\n\(denied.stderr)")
         let lines = denied.stderr.split(separator: "\n")
         #expect(lines.count == 1 && lines.first?.hasPrefix("error: missing ") == true, "want one error line: \(denied.stderr)")
         for needle in ["apt-get install", "libpng-dev", "libdeflate-dev", "libopenmpi-dev", "openmpi-bin"] {
@@ -57,7 +57,8 @@ struct FreshMachineTests {
 
         // Root: the demonstration, installing the run profile and building first.
         let demo = try machine.exec("./run.sh", timeout: 1800)
-        #expect(demo.status == 0, "./run.sh: exit \(demo.status)\n\(demo.stderr.suffix(4000))")
+        // Each step starts from where the one before left the machine: a failure ends the test.
+        try #require(demo.status == 0, "./run.sh: exit \(demo.status)\n\(demo.stderr.suffix(4000))")
         #expect(demo.stderr.contains("bandsaw: installing ") && demo.stderr.contains("libpng-dev"), "\(demo.stderr.prefix(2000))")
         #expect(demo.stdout.contains("on 1 rank") && demo.stdout.range(of: #"on [2-9][0-9]* ranks"#, options: .regularExpression) != nil,
                 "both tables: \(demo.stdout.prefix(3000))")
@@ -69,7 +70,7 @@ struct FreshMachineTests {
         // The README's first command: everything is there now, so no apt call, and the result
         // is the one-rank output of this checkout's own build, bit for bit.
         let readme = try machine.exec("./run.sh Tests/Fixtures/photos/astronaut-256.png -o out/astronaut.png", timeout: 600)
-        #expect(readme.status == 0, "README's command: exit \(readme.status)\n\(readme.stderr.suffix(4000))")
+        try #require(readme.status == 0, "README's command: exit \(readme.status)\n\(readme.stderr.suffix(4000))")
         #expect(!readme.stderr.contains("installing") && !readme.stderr.contains("apt-get"), "a second run called apt: \(readme.stderr)")
         #expect(readme.stdout.contains("output: out/astronaut.png"), "\(readme.stdout.prefix(2000))")
         let local = machine.scratch.appendingPathComponent("local.png")
@@ -83,7 +84,7 @@ struct FreshMachineTests {
 
         // The test command, strict as in CI (a missing Pillow fails instead of skipping).
         let tests = try machine.exec("CI=true scripts/test.sh --filter ImageCoreTests", timeout: 2400)
-        #expect(tests.status == 0, "scripts/test.sh: exit \(tests.status)\n\(tests.stdout.suffix(3000))\n\(tests.stderr.suffix(3000))")
+        try #require(tests.status == 0, "scripts/test.sh: exit \(tests.status)\n\(tests.stdout.suffix(3000))\n\(tests.stderr.suffix(3000))")
         #expect(tests.stdout.range(of: #"Test run with [1-9][0-9]* tests? in [0-9]+ suites? passed"#, options: .regularExpression) != nil,
                 "no passing test run: \(tests.stdout.suffix(2000))")
         #expect(tests.stderr.contains("bandsaw: installing ") && tests.stderr.contains("docker.io"), "\(tests.stderr.prefix(2000))")
@@ -104,9 +105,8 @@ final class FreshMachine {
     private var startedEngine = false
     private var created = false
 
-    /// The downloads kept between runs: apt's archive folder and pip's cache.
+    /// apt's downloads, kept between runs (the packages, not what they install).
     static let aptVolume = "bandsaw-fresh-apt"
-    static let pipVolume = "bandsaw-fresh-pip"
 
     struct Failure: Error, CustomStringConvertible { var description: String }
 
@@ -138,7 +138,7 @@ final class FreshMachine {
         guard bundle.status == 0 else { throw Failure(description: "git bundle: \(bundle.stderr)") }
 
         var run = ["run", "-d", "--name", name, "-v", "\(seed.path):/seed:ro",
-                   "-v", "\(Self.aptVolume):/var/cache/apt/archives", "-v", "\(Self.pipVolume):/root/.cache/pip"]
+                   "-v", "\(Self.aptVolume):/var/cache/apt/archives"]
         // PyPI may be reached here through a proxy that signs with an authority only this
         // host's trust store holds: pip in the container is pointed at that store, as pip on a
         // machine behind such a proxy is configured.
@@ -176,7 +176,7 @@ final class FreshMachine {
         try docker(["exec", "-w", folder, name, "bash", "-c", script], timeout: timeout)
     }
 
-    /// Removes the container (the download volumes stay), the scratch folder, and the engine
+    /// Removes the container (the download volume stays), the scratch folder, and the engine
     /// if this test started it; safe to call twice.
     func tearDown() {
         if created {
