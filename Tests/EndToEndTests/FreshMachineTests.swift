@@ -1,5 +1,6 @@
 import Foundation
 import ImageCore
+import ImageCodecs
 import Testing
 
 /// The README's promise, kept on a machine that has Swift and nothing else: in a container of
