@@ -71,7 +71,7 @@ Examples:
 USAGE
 }
 
-die() { echo "error: $*" >&2; exit "${2:-1}"; }
+die() { echo "error: $1" >&2; exit "${2:-1}"; }
 
 input=""
 ranks=""
