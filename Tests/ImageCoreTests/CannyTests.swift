@@ -13,7 +13,7 @@ struct CannyTests {
 
     @Test("random images, thresholds and band counts: banded == whole")
     func bandedEqualsWhole() async {
-        await propertyCheck(count: 200, input: Gen.uint64().withoutShrink()) { seed in
+        await propertyCheck(count: 200, input: TestImages.seeds) { seed in
             var rng = SeededRandom(seed: seed)
             let (image, ranks) = ExactnessTests.caseImage(&rng, maxSide: 200)
             let low = Int.random(in: 0...300, using: &rng), high = low + Int.random(in: 0...400, using: &rng)
@@ -60,7 +60,7 @@ struct CannyTests {
     @Test("sigma is the gaussian filter before canny")
     func sigmaIsGaussianFirst() {
         var rng = SeededRandom(seed: 11)
-        let image = Image.random(width: 80, height: 50, channels: 3, using: &rng)
+        let image = TestImages.random(width: 80, height: 50, channels: 3, using: &rng)
         let fused = Pipeline([Self.canny("canny:low=20,high=60,sigma=1.4")]).apply(image)
         let staged = Pipeline(specs: [try! FilterSpec(parsing: "gaussian:sigma=1.4"), try! FilterSpec(parsing: "canny:low=20,high=60")])
         #expect(fused == staged.apply(image))

@@ -1,6 +1,7 @@
 import ImageCore
 import ImageFilters
 import PropertyBased
+import TestSupport
 import Testing
 
 /// Banded output must equal whole-image output bit for bit, for every registered filter, for
@@ -13,14 +14,14 @@ struct ExactnessTests {
     /// A case rebuilt from `seed`: an image and a band count from 1 to height + 3.
     static func caseImage(_ rng: inout SeededRandom, maxSide: Int = 300) -> (Image, Int) {
         let shape = Shape.random(using: &rng, maxSide: maxSide)
-        let image = Image.random(width: shape.width, height: shape.height, channels: shape.channels, using: &rng)
+        let image = TestImages.random(width: shape.width, height: shape.height, channels: shape.channels, using: &rng)
         return (image, Int.random(in: 1...(shape.height + 3), using: &rng))
     }
 
     @Test("every filter, random parameters, banded == whole", arguments: Filters.all.map(\.name))
     func everyFilter(name: String) async {
         let descriptor = Filters.named(name)!
-        await propertyCheck(count: 100, input: Gen.uint64().withoutShrink()) { seed in
+        await propertyCheck(count: 100, input: TestImages.seeds) { seed in
             var rng = SeededRandom(seed: seed)
             let (image, ranks) = Self.caseImage(&rng)
             let parameters = descriptor.randomParameters(using: &rng)
@@ -37,7 +38,7 @@ struct ExactnessTests {
 
     @Test("random pipelines of 1-4 filters, one wide halo and per stage")
     func pipelines() async {
-        await propertyCheck(count: 300, input: Gen.uint64().withoutShrink()) { seed in
+        await propertyCheck(count: 300, input: TestImages.seeds) { seed in
             var rng = SeededRandom(seed: seed)
             let (image, ranks) = Self.caseImage(&rng, maxSide: 160)
             let chosen = (0..<Int.random(in: 1...4, using: &rng)).map { _ in
@@ -59,7 +60,7 @@ struct ExactnessTests {
     @Test("every band count from 1 to height + 3 on one odd-sized image")
     func everyBandCount() {
         var rng = SeededRandom(seed: 7)
-        let image = Image.random(width: 37, height: 11, channels: 3, using: &rng)
+        let image = TestImages.random(width: 37, height: 11, channels: 3, using: &rng)
         let pipeline = Pipeline(Filters.all.filter { $0.make($0.defaults).halo <= 2 }.prefix(3)
             .map { $0.make($0.defaults) })
         let whole = pipeline.apply(image)

@@ -2,6 +2,7 @@ import Foundation
 import ImageCore
 @testable import ImageFilters
 import PropertyBased
+import TestSupport
 import Testing
 
 /// Every kernel path this CPU supports must give the portable (baseline) kernels' bits, for every
@@ -54,7 +55,7 @@ struct SIMDPathTests {
     @Test("every filter, random shapes and parameters (small windows)", arguments: Filters.all.map(\.name))
     func everyFilter(name: String) async {
         let descriptor = Filters.named(name)!
-        await propertyCheck(count: 150, input: Gen.uint64().withoutShrink()) { seed in
+        await propertyCheck(count: 150, input: TestImages.seeds) { seed in
             Self.check(descriptor, seed: seed, maxSide: 300, maxHalo: 6)
         }
     }
@@ -62,7 +63,7 @@ struct SIMDPathTests {
     @Test("every windowed filter, large windows", arguments: Filters.all.filter { !$0.parameters.isEmpty }.map(\.name))
     func largeWindows(name: String) async {
         let descriptor = Filters.named(name)!
-        await propertyCheck(count: 25, input: Gen.uint64().withoutShrink()) { seed in
+        await propertyCheck(count: 25, input: TestImages.seeds) { seed in
             Self.check(descriptor, seed: seed, maxSide: 200, maxHalo: 130)
         }
     }
@@ -72,7 +73,7 @@ struct SIMDPathTests {
         var rng = SeededRandom(seed: 0x5EED)
         for width in 1...70 {
             for channels in 1...4 {
-                let image = Image.random(width: width, height: Int.random(in: 1...9, using: &rng), channels: channels, using: &rng)
+                let image = TestImages.random(width: width, height: Int.random(in: 1...9, using: &rng), channels: channels, using: &rng)
                 for kernel: any Kernel in [MedianKernel(size: 3), MedianKernel(size: 5), BoxKernel(size: 3), BoxKernel(size: 15)] {
                     let reference = Pipeline([kernel.using(.baseline)]).apply(image)
                     for path in Self.vectorPaths {
@@ -86,7 +87,7 @@ struct SIMDPathTests {
 
     @Test("random pipelines on every path equal the portable pipeline")
     func pipelines() async {
-        await propertyCheck(count: 100, input: Gen.uint64().withoutShrink()) { seed in
+        await propertyCheck(count: 100, input: TestImages.seeds) { seed in
             var rng = SeededRandom(seed: seed)
             let (image, ranks) = ExactnessTests.caseImage(&rng, maxSide: 160)
             let pipeline = Pipeline((0..<Int.random(in: 1...4, using: &rng)).map { _ in
