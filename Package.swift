@@ -68,7 +68,13 @@ let package = Package(
             ]
         ),
 
-        .executableTarget(name: "bandsaw-bench", dependencies: ["ImageCore", "ImageCodecs", "ImageFilters"]),
+        .executableTarget(
+            name: "bandsaw-bench",
+            dependencies: [
+                "ImageCore", "ImageCodecs", "ImageFilters",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         // MPIKit's own checks, run under mpirun by the tests (MPIKitTests).
         .executableTarget(name: "mpikit-checks", dependencies: ["ImageCore", "MPIKit"]),
 

@@ -13,59 +13,15 @@
 // or a deterministic synthetic pattern when there is no photo or with --synthetic.
 //
 // Build it in release mode (`swift build -c release`): debug numbers mean nothing.
+import ArgumentParser
 import Foundation
 import ImageCore
 import ImageCodecs
 import ImageFilters
 
-// MARK: - Options
+// MARK: - Failure
 
-/// The command line, parsed by hand: the bench has no dependency beyond ImageCore and Foundation.
-struct Options {
-    var reps = 7
-    var width = 4000
-    var height = 4000
-    var filters: [String] = []
-    var json = false
-    var writePPM: String?
-    var compareOpenCV = false
-    var python = "python3"
-    var photo: String?
-    var synthetic = false
-    var path: String?
-
-    init(_ arguments: [String]) {
-        var args = arguments[...]
-        func value(_ flag: String) -> String {
-            guard let v = args.popFirst() else { fail("\(flag) needs a value") }
-            return v
-        }
-        while let arg = args.popFirst() {
-            switch arg {
-            case "--reps": reps = max(1, Int(value(arg)) ?? 0)
-            case "--size":
-                let parts = value(arg).split(separator: "x").compactMap { Int($0) }
-                guard parts.count == 2, parts[0] > 0, parts[1] > 0 else { fail("--size wants WxH") }
-                (width, height) = (parts[0], parts[1])
-            case "--filter": filters.append(value(arg))
-            case "--json": json = true
-            case "--write-ppm": writePPM = value(arg)
-            case "--compare-opencv": compareOpenCV = true
-            case "--python": python = value(arg)
-            case "--photo": photo = value(arg)
-            case "--synthetic": synthetic = true
-            case "--path": path = value(arg)
-            case "-h", "--help":
-                print("usage: bandsaw-bench [--reps N] [--size WxH] [--filter NAME]... [--json] "
-                      + "[--write-ppm PATH] [--compare-opencv] [--python PYTHON] "
-                      + "[--photo PNG | --synthetic] [--path baseline|avx2]")
-                exit(0)
-            default: fail("unknown argument '\(arg)'")
-            }
-        }
-    }
-}
-
+/// Ends the bench with a one-line message on stderr and exit status 2.
 func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data("bandsaw-bench: \(message)\n".utf8))
     exit(2)
@@ -110,8 +66,7 @@ func syntheticImage(width: Int, height: Int) -> Image {
 /// The fixture photo mirror-tiled to `width` x `height` RGB: real photographic edges and
 /// texture at native scale, with no seams (each tile is mirrored against its neighbours).
 func photoImage(path: String, width: Int, height: Int) -> Image? {
-    guard let data = FileManager.default.contents(atPath: path),
-          let photo = try? PNGCodec.decode([UInt8](data), path: path, maxPixels: 1 << 26),
+    guard let photo = try? PNGCodec.decode(readFileBytes(path: path), path: path, maxPixels: 1 << 26),
           photo.width > 0, photo.height > 0
     else { return nil }
     func mirror(_ t: Int, _ n: Int) -> Int { let m = t % (2 * n); return m < n ? m : 2 * n - 1 - m }
@@ -127,12 +82,15 @@ func photoImage(path: String, width: Int, height: Int) -> Image? {
     return Image(width: width, height: height, channels: 3, pixels: pixels)
 }
 
-/// Binary PPM (P6): the simplest format OpenCV's side can read without a codec mismatch.
-func writePPM(_ image: Image, to path: String) {
+/// Binary PPM (P6), by the project's PNM codec whatever the extension: the simplest format
+/// OpenCV's side can read without a codec mismatch.
+func savePPM(_ image: Image, to path: String) {
     precondition(image.channels == 3)
-    var data = Data("P6\n\(image.width) \(image.height)\n255\n".utf8)
-    data.append(contentsOf: image.pixels)
-    guard FileManager.default.createFile(atPath: path, contents: data) else { fail("cannot write \(path)") }
+    do {
+        try writeFileAtomically(PNMCodec.encode(image), path: path)
+    } catch {
+        fail("cannot write \(path): \(error)")
+    }
 }
 
 // MARK: - Timing
@@ -171,16 +129,16 @@ func measure(_ label: String, spec: String, _ kernel: any Kernel, on image: Imag
 func openCVKey(_ r: Result) -> String { r.spec + (r.name.hasSuffix("/gray") ? "/gray" : "") }
 
 /// Runs scripts/bench_opencv.py on the same pixels and returns MP/s by bandsaw filter name.
-func runOpenCV(ppm: String, specs: [String], options: Options) -> [String: Double] {
+func runOpenCV(ppm: String, specs: [String], reps: Int, python: String) -> [String: Double] {
     let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("../../scripts/bench_opencv.py").standardized.path
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = [options.python, script, ppm, "--reps", String(options.reps), "--json"]
+    process.arguments = [python, script, ppm, "--reps", String(reps), "--json"]
         + specs.flatMap { ["--op", $0] }
     let pipe = Pipe()
     process.standardOutput = pipe
-    do { try process.run() } catch { fail("cannot run \(options.python) \(script): \(error)") }
+    do { try process.run() } catch { fail("cannot run \(python) \(script): \(error)") }
     let data = pipe.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     guard process.terminationStatus == 0,
@@ -201,106 +159,169 @@ func machineDescription() -> String {
     return "\(model); paths \(SIMDPath.supported.map(\.rawValue).joined(separator: ", ")); load average \(load) at start"
 }
 
-// MARK: - Main
+// MARK: - Command line
 
-let options = Options(Array(CommandLine.arguments.dropFirst()))
-let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    .appendingPathComponent("../../Tests/Fixtures/photos/astronaut-256.png").standardized.path
-let photo = options.synthetic ? nil : photoImage(path: options.photo ?? fixture, width: options.width, height: options.height)
-if photo == nil && options.photo != nil { fail("cannot read \(options.photo!) as PNG") }
-let image = photo ?? syntheticImage(width: options.width, height: options.height)
-let source = photo != nil ? "\((options.photo ?? fixture).split(separator: "/").last!) mirror-tiled" : "synthetic"
+/// Width and height, written `WxH`.
+struct Size: ExpressibleByArgument {
+    var width: Int, height: Int
 
-let gray = Filters.named("grayscale")!.make(Filters.named("grayscale")!.defaults).apply(image.asBand, rows: 0..<image.height).asImage
+    init?(argument: String) {
+        let parts = argument.split(separator: "x").compactMap { Int($0) }
+        guard parts.count == 2, parts[0] > 0, parts[1] > 0 else { return nil }
+        (width, height) = (parts[0], parts[1])
+    }
 
-/// Every filter at its defaults, then the large windows users run (the issue-11 floors name them).
-let defaultSpecs = Filters.all.map(\.name) + ["gaussian:sigma=8", "box:size=15", "median:size=5", "median:size=15"]
-var specs: [FilterSpec] = []
-for text in options.filters.isEmpty ? defaultSpecs : options.filters {
-    do { specs.append(try FilterSpec(parsing: text)) } catch { fail("\(text): \(error)") }
+    var defaultValueDescription: String { "\(width)x\(height)" }
 }
 
-/// Every kernel path this CPU runs (or the one --path names), each measured on its own.
-let paths: [SIMDPath] = options.path.map { p in
-    guard let path = SIMDPath(rawValue: p), path.isSupported else { fail("--path \(p): not a path this CPU runs") }
-    return [path]
-} ?? SIMDPath.supported
+@main
+struct BandsawBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bandsaw-bench",
+        abstract: "Median megapixels per second per filter on one core, optionally against OpenCV.",
+        discussion: "Build it in release mode (swift build -c release): debug numbers mean nothing.")
 
-var results: [Result] = []
-for spec in specs {
-    let descriptor = Filters.named(spec.name)!
-    // Rows are labelled by name when the parameters are the defaults, by the full spec otherwise.
-    let label = spec.parameters == descriptor.defaults ? spec.name : spec.description
-    var inputs = [(label, image)]
-    if descriptor.outputMode == .gray && spec.name != "grayscale" && spec.name != "threshold" {
-        // The same filter on a gray input: the like-for-like match for OpenCV on a gray image.
-        inputs.append((label + "/gray", gray))
-    }
-    for (name, input) in inputs {
-        for path in paths {
-            var r = measure(name, spec: spec.description, spec.makeKernel().using(path), on: input, reps: options.reps)
-            r.path = path.rawValue
-            results.append(r)
+    @Option(help: "Runs per filter and path; the median is reported.")
+    var reps = 7
+    @Option(help: ArgumentHelp("Image size.", valueName: "WxH"))
+    var size = Size(argument: "4000x4000")!
+    @Option(help: ArgumentHelp("A filter spec to measure, repeatable (default: every filter, then the large windows).",
+                               valueName: "NAME"))
+    var filter: [String] = []
+    @Flag(help: "Print the results as JSON.")
+    var json = false
+    @Option(help: ArgumentHelp("Also write the test image here as binary PPM.", valueName: "PATH"))
+    var writePPM: String?
+    @Flag(help: "Run scripts/bench_opencv.py on the same pixels and print the ratios.")
+    var compareOpencv = false
+    @Option(help: "The Python that runs scripts/bench_opencv.py.")
+    var python = "python3"
+    @Option(help: ArgumentHelp("The photo to mirror-tile (default: Tests/Fixtures/photos/astronaut-256.png).", valueName: "PNG"))
+    var photo: String?
+    @Flag(help: "Use the synthetic pattern instead of a photo.")
+    var synthetic = false
+    @Option(help: ArgumentHelp("Measure only this kernel path.", valueName: "baseline|avx2"))
+    var path: String?
+
+    /// Parses, then runs; a usage error exits 2, as the bench always has (ArgumentParser's own
+    /// code for it is 64), and `--help` 0.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            guard code == .validationFailure else { exit(withError: error) }
+            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            Foundation.exit(2)
         }
     }
-}
 
-if let path = options.writePPM { writePPM(image, to: path) }
-
-var openCV: [String: Double] = [:]
-if options.compareOpenCV {
-    let path = options.writePPM ?? NSTemporaryDirectory() + "bandsaw-bench-\(getpid()).ppm"
-    if options.writePPM == nil { writePPM(image, to: path) }
-    openCV = runOpenCV(ppm: path, specs: specs.map(\.description), options: options)
-    if options.writePPM == nil { try? FileManager.default.removeItem(atPath: path) }
-}
-
-/// The rows of one label (one per path), in measuring order.
-let labels = results.map(\.name).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
-@MainActor func fastest(_ label: String) -> Result {
-    results.filter { $0.name == label }.max { $0.megapixelsPerSecond < $1.megapixelsPerSecond }!
-}
-
-if options.json {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-    let rows = labels.map { label -> [String: String] in
-        let best = fastest(label)
-        var row = ["name": label, "spec": best.spec, "fastestPath": best.path!,
-                   "megapixelsPerSecond": String(format: "%.1f", best.megapixelsPerSecond),
-                   "medianMilliseconds": String(format: "%.2f", best.medianMilliseconds)]
-        for r in results where r.name == label {
-            row["megapixelsPerSecond." + r.path!] = String(format: "%.1f", r.megapixelsPerSecond)
+    mutating func validate() throws {
+        reps = max(1, reps)
+        if let p = path, !(SIMDPath(rawValue: p)?.isSupported ?? false) {
+            throw ValidationError("--path \(p): not a path this CPU runs")
         }
-        if let cv = openCV[openCVKey(best)] { row["opencvMegapixelsPerSecond"] = String(format: "%.1f", cv) }
-        return row
     }
-    print(String(decoding: try! encoder.encode(rows), as: UTF8.self))
-} else {
-    print("bandsaw-bench: \(image.width)x\(image.height) RGB (\(source)), \(options.reps) runs each, median, one thread")
-    print("machine: \(machineDescription())")
-    var header = "filter                "
-    for path in paths { header += path.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0) + "MP/s " }
-    header += "  best ms"
-    if options.compareOpenCV { header += "   OpenCV MP/s  ratio" }
-    print(header)
-    for label in labels {
-        var line = label.padding(toLength: 22, withPad: " ", startingAt: 0)
-        for r in results where r.name == label { line += String(format: "%13.1f ", r.megapixelsPerSecond) }
-        let best = fastest(label)
-        line += String(format: "%9.2f", best.medianMilliseconds)
-        if options.compareOpenCV {
-            if let cv = openCV[openCVKey(best)] {
-                line += String(format: "   %11.1f  %5.2fx", cv, best.megapixelsPerSecond / cv)
-            } else {
-                line += "           n/a"
+
+    func run() throws {
+        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../Tests/Fixtures/photos/astronaut-256.png").standardized.path
+        let photo = synthetic ? nil : photoImage(path: self.photo ?? fixture, width: size.width, height: size.height)
+        if photo == nil && self.photo != nil { fail("cannot read \(self.photo!) as PNG") }
+        let image = photo ?? syntheticImage(width: size.width, height: size.height)
+        let source = photo != nil ? "\((self.photo ?? fixture).split(separator: "/").last!) mirror-tiled" : "synthetic"
+
+        let gray = Filters.named("grayscale")!.make(Filters.named("grayscale")!.defaults)
+            .apply(image.asBand, rows: 0..<image.height).asImage
+
+        // Every filter at its defaults, then the large windows users run (the issue-11 floors name them).
+        let defaultSpecs = Filters.all.map(\.name) + ["gaussian:sigma=8", "box:size=15", "median:size=5", "median:size=15"]
+        var specs: [FilterSpec] = []
+        for text in filter.isEmpty ? defaultSpecs : filter {
+            do { specs.append(try FilterSpec(parsing: text)) } catch { fail("\(text): \(error)") }
+        }
+
+        // Every kernel path this CPU runs (or the one --path names), each measured on its own.
+        let paths: [SIMDPath] = path.map { [SIMDPath(rawValue: $0)!] } ?? SIMDPath.supported
+
+        var results: [Result] = []
+        for spec in specs {
+            let descriptor = Filters.named(spec.name)!
+            // Rows are labelled by name when the parameters are the defaults, by the full spec otherwise.
+            let label = spec.parameters == descriptor.defaults ? spec.name : spec.description
+            var inputs = [(label, image)]
+            if descriptor.outputMode == .gray && spec.name != "grayscale" && spec.name != "threshold" {
+                // The same filter on a gray input: the like-for-like match for OpenCV on a gray image.
+                inputs.append((label + "/gray", gray))
+            }
+            for (name, input) in inputs {
+                for path in paths {
+                    var r = measure(name, spec: spec.description, spec.makeKernel().using(path), on: input, reps: reps)
+                    r.path = path.rawValue
+                    results.append(r)
+                }
             }
         }
-        print(line)
-    }
-    if let theirs = openCV["sobel/gray"], labels.contains("sobel") {
-        // The strictest reading: bandsaw converting RGB to luma itself, OpenCV handed gray.
-        print(String(format: "sobel from RGB vs OpenCV Sobel x + Sobel y + magnitude on gray: %.2fx",
-                     fastest("sobel").megapixelsPerSecond / theirs))
+
+        if let path = writePPM { savePPM(image, to: path) }
+
+        var openCV: [String: Double] = [:]
+        if compareOpencv {
+            let path = writePPM ?? NSTemporaryDirectory() + "bandsaw-bench-\(getpid()).ppm"
+            if writePPM == nil { savePPM(image, to: path) }
+            openCV = runOpenCV(ppm: path, specs: specs.map(\.description), reps: reps, python: python)
+            if writePPM == nil { try? FileManager.default.removeItem(atPath: path) }
+        }
+
+        // The rows of one label (one per path), in measuring order.
+        let labels = results.map(\.name).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
+        func fastest(_ label: String) -> Result {
+            results.filter { $0.name == label }.max { $0.megapixelsPerSecond < $1.megapixelsPerSecond }!
+        }
+
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            let rows = labels.map { label -> [String: String] in
+                let best = fastest(label)
+                var row = ["name": label, "spec": best.spec, "fastestPath": best.path!,
+                           "megapixelsPerSecond": String(format: "%.1f", best.megapixelsPerSecond),
+                           "medianMilliseconds": String(format: "%.2f", best.medianMilliseconds)]
+                for r in results where r.name == label {
+                    row["megapixelsPerSecond." + r.path!] = String(format: "%.1f", r.megapixelsPerSecond)
+                }
+                if let cv = openCV[openCVKey(best)] { row["opencvMegapixelsPerSecond"] = String(format: "%.1f", cv) }
+                return row
+            }
+            print(String(decoding: try encoder.encode(rows), as: UTF8.self))
+            return
+        }
+        print("bandsaw-bench: \(image.width)x\(image.height) RGB (\(source)), \(reps) runs each, median, one thread")
+        print("machine: \(machineDescription())")
+        var header = "filter                "
+        for path in paths { header += path.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0) + "MP/s " }
+        header += "  best ms"
+        if compareOpencv { header += "   OpenCV MP/s  ratio" }
+        print(header)
+        for label in labels {
+            var line = label.padding(toLength: 22, withPad: " ", startingAt: 0)
+            for r in results where r.name == label { line += String(format: "%13.1f ", r.megapixelsPerSecond) }
+            let best = fastest(label)
+            line += String(format: "%9.2f", best.medianMilliseconds)
+            if compareOpencv {
+                if let cv = openCV[openCVKey(best)] {
+                    line += String(format: "   %11.1f  %5.2fx", cv, best.megapixelsPerSecond / cv)
+                } else {
+                    line += "           n/a"
+                }
+            }
+            print(line)
+        }
+        if let theirs = openCV["sobel/gray"], labels.contains("sobel") {
+            // The strictest reading: bandsaw converting RGB to luma itself, OpenCV handed gray.
+            print(String(format: "sobel from RGB vs OpenCV Sobel x + Sobel y + magnitude on gray: %.2fx",
+                         fastest("sobel").megapixelsPerSecond / theirs))
+        }
     }
 }
