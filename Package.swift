@@ -97,6 +97,14 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
+        // The real engine on an in-process world of threads: no mpirun needed.
+        .testTarget(
+            name: "SPMDEngineTests",
+            dependencies: [
+                "SPMDEngine", "ImageCore", "ImageCodecs", "ImageFilters", "MPIKit", "TestSupport",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
         .testTarget(name: "EndToEndTests", dependencies: ["ImageCore", "ImageCodecs", "ImageFilters", "TestSupport"]),
     ]
 )

@@ -1,7 +1,6 @@
 // Non-local stages and the hysteresis that makes them so: the kernel side of a filter whose
 // output at a pixel can depend on pixels any distance away (canny). The driver's side, which
-// runs the rounds over MPI, is SPMDEngine's Hysteresis.swift; the in-process model of those
-// rounds used by the tests (`HysteresisBand.settle`) is in TestSupport.
+// runs the rounds across the ranks, is SPMDEngine's BandFilter.swift.
 import ImageCore
 
 /// A stage whose last step is not local: its output at a pixel may depend on pixels any number
