@@ -3,7 +3,6 @@ each rank count), each section's measurements after it, then results.json, resul
 import argparse
 import json
 import os
-import sys
 import time
 
 from . import __doc__ as DESCRIPTION

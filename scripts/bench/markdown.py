@@ -35,9 +35,9 @@ def write_markdown(res, out):
                 if busy else "") + ".")
     L += ["",
           "## Method", "",
-          f"- Images: square RGB PNGs built from Tests/Fixtures/photos (LANCZOS upscale, mirror-tiling, noise σ=3): "
+          "- Images: square RGB PNGs built from Tests/Fixtures/photos (LANCZOS upscale, mirror-tiling, noise σ=3): "
           + ", ".join(f"{size_label(mp)} = {SIDES[mp]}²" for mp in sorted(set(s['sizes_mp']))) + ".",
-          f"- Cases: " + ", ".join(f"`{v}` (halo {s['halo_rows'][k]} rows)" for k, v in s["cases"].items()) + ".",
+          "- Cases: " + ", ".join(f"`{v}` (halo {s['halo_rows'][k]} rows)" for k, v in s["cases"].items()) + ".",
           f"- Each cell: {s['runs']} runs ({s['runs_64']} at 64 MP); **median (min–max)**. *wall* = whole command, "
           "process launch to exit, measured by Python (includes mpirun start-up, MPI_Init, process teardown); "
           "*total* = bandsaw's own read-to-write time on rank 0; phases are the slowest rank's, median over runs.",

@@ -37,7 +37,6 @@ def break_even(rows, key):
 
 
 def markdown(res):
-    s, cells = res["settings"], res["cells"]
     L = []
     if res["break_even"]:
         L += ["## Break-even image size (sobel, 1 process against 2 ranks)", "",

@@ -20,7 +20,7 @@ def per_case(run, mp, case, image, ref, n):
 
 
 def markdown(res):
-    s, cells = res["settings"], res["cells"]
+    cells = res["cells"]
     L = []
     if res["dask"]:
         L += ["## Dask (LocalCluster, processes, 1 thread per worker, map_overlap with bandsaw's halo rows)", "",

@@ -31,7 +31,6 @@ def per_case(run, mp, case, image, ref, n):
 
 
 def markdown(res):
-    s, cells = res["settings"], res["cells"]
     L = []
     if res.get("decode_modes"):
         L += ["## Shared decode: who decodes the PNG", "",

@@ -22,7 +22,7 @@ def per_case(run, mp, case, image, ref, n):
 
 
 def markdown(res):
-    s, cells = res["settings"], res["cells"]
+    cells = res["cells"]
     extra = res.get("extra", [])
     L = []
     if extra:

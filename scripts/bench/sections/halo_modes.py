@@ -25,7 +25,6 @@ def per_case(run, mp, case, image, ref, n):
 
 
 def markdown(res):
-    s, cells = res["settings"], res["cells"]
     L = []
     if res.get("halo_modes"):
         L += ["## Multi-stage pipelines: one wide halo against an exchange per stage", "",
