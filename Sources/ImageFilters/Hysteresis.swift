@@ -1,6 +1,7 @@
 // Non-local stages and the hysteresis that makes them so: the kernel side of a filter whose
 // output at a pixel can depend on pixels any distance away (canny). The driver's side, which
-// runs the rounds across the ranks, is SPMDEngine's BandFilter.swift.
+// runs the rounds across the ranks, is SPMDEngine's BandFilter.swift (tested on in-process
+// ranks by SPMDEngineTests).
 import ImageCore
 
 /// A stage whose last step is not local: its output at a pixel may depend on pixels any number

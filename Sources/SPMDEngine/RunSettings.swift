@@ -1,5 +1,5 @@
-import ImageCore
 import ImageCodecs
+import ImageCore
 import ImageFilters
 
 /// One input image and where its result goes (known to rank 0 only).

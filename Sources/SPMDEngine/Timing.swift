@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 #endif
 import ImageCore
+import ImageCodecs
 import ImageFilters
 import MPIKit
 

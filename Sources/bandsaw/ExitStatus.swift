@@ -1,4 +1,6 @@
+import ImageCodecs
 import ImageCore
+import ImageFilters
 import ImageFilters
 import MPIKit
 import SPMDEngine

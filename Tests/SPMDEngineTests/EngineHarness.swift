@@ -1,6 +1,7 @@
 import Foundation
-import ImageCore
 import ImageCodecs
+import ImageCore
+import ImageFilters
 import MPIKit
 @testable import SPMDEngine
 

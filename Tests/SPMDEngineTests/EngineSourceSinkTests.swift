@@ -1,6 +1,6 @@
 import Foundation
-import ImageCore
 import ImageCodecs
+import ImageCore
 import ImageFilters
 import PropertyBased
 @testable import SPMDEngine

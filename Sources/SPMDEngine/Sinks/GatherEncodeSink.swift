@@ -1,5 +1,6 @@
-import ImageCore
 import ImageCodecs
+import ImageCore
+import ImageFilters
 
 /// One gather brings every rank's output rows to rank 0, which encodes the whole image in the
 /// output's format and writes it. Serves every format.

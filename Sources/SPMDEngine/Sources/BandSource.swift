@@ -1,5 +1,6 @@
-import ImageCore
 import ImageCodecs
+import ImageCore
+import ImageFilters
 
 /// One way an input image's rows reach the ranks.
 ///
