@@ -30,7 +30,11 @@ export OMPI_MCA_btl="${OMPI_MCA_btl:-self,vader,tcp}"
 
 work=$(mktemp -d /tmp/bandsaw-compare.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/old" "$work/new"
+mkdir -p "$work/old" "$work/new" "$work/ompi"
+# Open MPI's session folders of these runs, apart from every other MPI job on the machine: a
+# shared /tmp/ompi.<host>.<uid> is created and removed by them all, and a singleton rank that
+# loses that race fails in MPI_Init, which would show here as a difference that is not one.
+export OMPI_MCA_orte_tmpdir_base="$work/ompi"
 
 mapfile -t good < <(cd "$fixtures" && find variants photos -type f \( -name '*.png' -o -name '*.p[gp]m' \) | sort)
 mapfile -t bad < <(cd "$fixtures" && find bad -type f | sort)
