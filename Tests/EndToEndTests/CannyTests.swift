@@ -23,7 +23,7 @@ struct CannyTests {
         let shapes: [(Int, Int, Int)] = [(131, 97, 1), (64, 80, 3), (1, 1, 1), (50, 1, 1), (1, 40, 3), (33, 29, 4), (17, 23, 2)]
         for (i, (w, h, c)) in shapes.enumerated() {
             let name = "gen-\(w)x\(h)x\(c).png"
-            try writeImage(GeneratedImages.make(width: w, height: h, channels: c, seed: UInt64(40 + i)),
+            try writeImage(TestImages.stripes(width: w, height: h, channels: c, seed: UInt64(40 + i)),
                            path: folder.appendingPathComponent(name).path)
             names.append(name)
         }
@@ -93,9 +93,8 @@ struct CannyTests {
         #expect(check.stdout == "checked \(lines.count)\n", "\(check.stdout)")
     }
 
-    @Test("mpirun -np 1...7 equals one rank on photos and border-crossing chains; rounds in the report")
+    @Test("mpirun -np 1...7 equals one rank on photos and border-crossing chains; rounds in the report", .needsMPIRun)
     func distributedEqualsSingleRank() throws {
-        try #require(Harness.mpirunAvailable, "mpirun is not installed")
         let root = try Harness.temporaryFolder("canny-np")
         defer { Harness.cleanup(root) }
         let inputs = root.appendingPathComponent("in")
@@ -131,9 +130,8 @@ struct CannyTests {
         print("hysteresis rounds\n" + table.joined(separator: "\n"))
     }
 
-    @Test("gaussian then canny, and a filter after canny, in both halo modes, equal one rank")
+    @Test("gaussian then canny, and a filter after canny, in both halo modes, equal one rank", .needsMPIRun)
     func pipelines() throws {
-        try #require(Harness.mpirunAvailable, "mpirun is not installed")
         let root = try Harness.temporaryFolder("canny-pipe")
         defer { Harness.cleanup(root) }
         let input = root.appendingPathComponent("spiral.png").path
