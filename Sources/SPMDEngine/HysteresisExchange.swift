@@ -3,26 +3,28 @@ import MPIKit
 
 extension ImageRun {
     /// A non-local stage's hysteresis across the ranks, in the same few messages whatever the
-    /// picture. Every rank labels its band's candidates (``EdgeComponents``); each band with
-    /// rows sends its last row of component numbers to the next band with rows (the one
-    /// exchange) and pairs its first row's components with the ones they touch above; rank 0
-    /// gathers every band's boundary components (strong or not) and pairs, joins them across
-    /// all borders at once (``BorderMerge``) and scatters back which are on; every rank marks
-    /// its pixels. Returns this rank's own rows of the result (0 or 255) and the number of
-    /// neighbour exchanges: 1, or 0 when one rank holds every row.
+    /// picture (``HysteresisBand``): every rank grows its band from its own edges and numbers
+    /// the weak components still open at its first and last row; each band with rows sends
+    /// its last row of component numbers to the next band with rows (the one exchange) and
+    /// pairs its first row's components with the ones they touch above; rank 0 gathers every
+    /// band's pairs, joins them across all borders at once (``BorderMerge``) and scatters back
+    /// which components are on; every rank grows those. Returns this rank's own rows of the
+    /// result (0 or 255) and the number of neighbour exchanges: 1, or 0 when one rank holds
+    /// every row.
     func settleHysteresis(_ states: Band, plan: BandPlan) throws -> (Band, Int) {
-        let components = time(.compute) { EdgeComponents(states: states) }
+        var band = HysteresisBand(states: states)
+        time(.compute) { band.growFromOwnEdges() }
         let holders = plan.shares.indices.filter { !plan.shares[$0].owned.isEmpty }
-        guard holders.count > 1 else { return (time(.compute) { components.edges() }, 0) }
+        guard holders.count > 1 else { return (time(.compute) { band.edges() }, 0) }
         let place = holders.firstIndex(of: rank)
         let above = place.flatMap { $0 > 0 ? holders[$0 - 1] : nil }
         let below = place.flatMap { $0 + 1 < holders.count ? holders[$0 + 1] : nil }
 
+        let components = time(.compute) { band.labelBorderComponents() }
         let width = states.width
-        let lastRow = time(.compute) { components.boundaryRow(last: true) }
         var rowAbove = [Int32](repeating: -1, count: above == nil ? 0 : width)
         try time(.halo) {
-            try lastRow.withUnsafeBytes { send in
+            try band.lastRowComponents.withUnsafeBytes { send in
                 try rowAbove.withUnsafeMutableBytes { receive in
                     try world.sendReceive(send: send, sendCount: below == nil ? 0 : 1, to: below,
                                           receive: receive, receiveCount: above == nil ? 0 : 1, from: above,
@@ -30,19 +32,20 @@ extension ImageRun {
                 }
             }
         }
-        let links = time(.compute) {
-            [Int32(truncatingIfNeeded: components.boundaryCount)]
-                + components.strong[0..<components.boundaryCount].map { $0 ? 1 : 0 }
-                + (above == nil ? [] : components.touching(rowAbove: rowAbove))
+        let links = [Int32(truncatingIfNeeded: components)]
+            + (above == nil ? [] : time(.compute) { band.touching(rowAbove: rowAbove) })
+        let on = try mergeBorders(links, components: components, holders: holders)
+        let edges = time(.compute) {
+            band.settle(on: on)
+            return band.edges()
         }
-        let on = try mergeBorders(links, boundaryCount: components.boundaryCount, holders: holders)
-        return (time(.compute) { components.edges(boundaryOn: on) }, 1)
+        return (edges, 1)
     }
 
-    /// Rank 0 gathers every rank's `links` (its boundary component count, their strong flags,
-    /// its pairs with the band above), decides which components are on and scatters each rank
-    /// its verdicts: two gathers (the lengths, then the links) and one scatter.
-    private func mergeBorders(_ links: [Int32], boundaryCount: Int, holders: [Int]) throws -> [Bool] {
+    /// Rank 0 gathers every rank's `links` (its number of border components, then its pairs
+    /// with the band above), decides which components are on and scatters each rank its
+    /// verdicts: two gathers (the lengths, then the links) and one scatter.
+    private func mergeBorders(_ links: [Int32], components: Int, holders: [Int]) throws -> [Bool] {
         let unit = MemoryLayout<Int32>.size
         let lengths = try time(.halo) { try world.gather([Int64(links.count)]) }.map { Int($0) }
         var gathered = [Int32](repeating: 0, count: lengths.reduce(0, +))
@@ -59,12 +62,10 @@ extension ImageRun {
         if isRoot {
             time(.compute) {
                 let bands = (0..<world.size).map { r -> BorderMerge.Links in
-                    let count = Int(gathered[starts[r]])
-                    let body = gathered[(starts[r] + 1)..<(starts[r] + lengths[r])]
                     let place = holders.firstIndex(of: r)
-                    return BorderMerge.Links(strong: body.prefix(count).map { $0 != 0 },
+                    return BorderMerge.Links(components: Int(gathered[starts[r]]),
                                              above: place.flatMap { $0 > 0 ? holders[$0 - 1] : nil },
-                                             pairs: Array(body.dropFirst(count)))
+                                             pairs: Array(gathered[(starts[r] + 1)..<(starts[r] + lengths[r])]))
                 }
                 let on = BorderMerge.resolve(bands)
                 counts = on.map(\.count)
@@ -72,12 +73,12 @@ extension ImageRun {
                 verdicts = on.flatMap { $0.map { $0 ? 1 : 0 } }
             }
         }
-        var mine = [UInt8](repeating: 0, count: boundaryCount)
+        var mine = [UInt8](repeating: 0, count: components)
         try time(.halo) {
             try verdicts.withUnsafeBytes { send in
                 try mine.withUnsafeMutableBytes { receive in
                     try world.scatterv(send: isRoot ? send : nil, counts: counts, displacements: offsets, unit: 1,
-                                       receive: receive, receiveCount: boundaryCount, root: 0)
+                                       receive: receive, receiveCount: components, root: 0)
                 }
             }
         }
