@@ -1,4 +1,5 @@
 import ImageCore
+import ImageFilters
 import MPIKit
 
 extension ImageRun {
