@@ -37,7 +37,9 @@ struct CannyKernel: NonLocalKernel {
     let l2: Bool
     /// The optional Gaussian pre-blur, on every colour channel before luma (the same as a
     /// `gaussian` stage before `canny`).
-    let blur: GaussianKernel?
+    var blur: GaussianKernel?
+    /// The Sobel and suppression steps' kernel path (the blur has its own).
+    var path = SIMDPath.active
 
     /// Thresholds as OpenCV reads them: squared (when positive) for L2, then floored.
     init(low: Double, high: Double, l2: Bool, sigma: Double) {
@@ -52,6 +54,13 @@ struct CannyKernel: NonLocalKernel {
     }
 
     var halo: Int { 2 + (blur?.halo ?? 0) }
+
+    func using(_ path: SIMDPath) -> any Kernel {
+        var k = self
+        k.path = path
+        k.blur?.path = path
+        return k
+    }
     func outputChannels(forInput inputChannels: Int) -> Int { 1 }
 
     /// The whole of Canny on `rows`, hysteresis confined to them: exact when `rows` is the whole
@@ -83,7 +92,7 @@ struct CannyKernel: NonLocalKernel {
         var gxRing = [Int16](repeating: 0, count: 3 * width), gyRing = gxRing
         var magnitudeRing = [Int32](repeating: 0, count: 3 * padded)
         let zeroMagnitude = [Int32](repeating: 0, count: padded)
-        let (low, high, l2) = (self.low, self.high, self.l2)
+        let (low, high, l2, vector) = (self.low, self.high, self.l2, path == .avx2)
         lumaRing.withUnsafeMutableBufferPointer { lumaBuffer in
         gxRing.withUnsafeMutableBufferPointer { gxBuffer in
         gyRing.withUnsafeMutableBufferPointer { gyBuffer in
@@ -114,7 +123,11 @@ struct CannyKernel: NonLocalKernel {
                     let a = UnsafePointer(lumaRow(max(r - 1, 0))), c = UnsafePointer(lumaRow(min(r + 1, height - 1)))
                     let b = UnsafePointer(lumaRow(r))
                     let gx = gxBuffer.baseAddress! + slot * width, gy = gyBuffer.baseAddress! + slot * width
-                    sobelRow(above: a, at: b, below: c, width: width, gx: gx, gy: gy, magnitude: m, l2: l2)
+                    if vector {
+                        VectorKernels.cannySobel(above: a, at: b, below: c, width: width, gx: gx, gy: gy, magnitude: m, l2: l2)
+                    } else {
+                        sobelRow(above: a, at: b, below: c, width: width, gx: gx, gy: gy, magnitude: m, l2: l2)
+                    }
                     gradientHeld[slot] = r
                 }
                 return UnsafePointer(m)
@@ -124,8 +137,14 @@ struct CannyKernel: NonLocalKernel {
                 let slot = y % 3
                 let gx = UnsafePointer(gxBuffer.baseAddress! + slot * width)
                 let gy = UnsafePointer(gyBuffer.baseAddress! + slot * width)
-                suppressRow(above: above, at: at, below: below, gx: gx, gy: gy, width: width, low: low, high: high,
-                            into: dst.baseAddress! + (y - rows.lowerBound) * width)
+                let out = dst.baseAddress! + (y - rows.lowerBound) * width
+                if vector {
+                    VectorKernels.cannySuppress(above: above, at: at, below: below, gx: gx, gy: gy, width: width,
+                                                low: low, high: high, into: out)
+                } else {
+                    suppressRow(above: above, at: at, below: below, gx: gx, gy: gy, width: width, low: low, high: high,
+                                into: out)
+                }
             }
         }
         }
