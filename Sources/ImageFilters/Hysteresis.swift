@@ -185,10 +185,20 @@ public struct HysteresisBand: Sendable {
         guard !owned.isEmpty, width > 0 else { return }
         states.pixels.withUnsafeMutableBufferPointer { p in
             withFloodStack(count: p.count) { stack in
-                var top = 0
-                for i in seeds where p[i] == EdgeState.edge {
-                    stack[top] = Int32(truncatingIfNeeded: i)
-                    top &+= 1
+                var top = 0, i = seeds.lowerBound
+                while i < seeds.upperBound {
+                    // Eight states at a time: edges are rare, and only an edge (2) or a pending
+                    // pixel (3) has bit 1 set.
+                    if i &+ 8 <= seeds.upperBound,
+                       UnsafeRawPointer(p.baseAddress! + i).loadUnaligned(as: UInt64.self) & 0x0202_0202_0202_0202 == 0 {
+                        i &+= 8
+                        continue
+                    }
+                    if p[i] == EdgeState.edge {
+                        stack[top] = Int32(truncatingIfNeeded: i)
+                        top &+= 1
+                    }
+                    i &+= 1
                 }
                 flood(p, width: width, stack: stack, top: top, through: through, to: EdgeState.edge) { _ in }
             }
@@ -226,7 +236,8 @@ private func flood(_ p: UnsafeMutableBufferPointer<UInt8>, width: Int, stack: Un
     while top > 0 {
         top &-= 1
         let i = Int(stack[top])
-        let x = i % width
+        // 32-bit division: several times faster than 64-bit on common x86-64 cores.
+        let x = Int(UInt32(truncatingIfNeeded: i) % UInt32(truncatingIfNeeded: width))
         let hasLeft = x > 0, hasRight = x < width - 1
         if i >= width {
             if hasLeft { reach(i &- width &- 1, &top) }

@@ -82,8 +82,7 @@ struct CannyKernel: NonLocalKernel {
     /// Steps 1-4 on `input`, which holds `rows` widened by 2 (clamped to the image).
     private func cannyStates(_ input: Band, rows: Range<Int>) -> Band {
         let width = input.width, height = input.imageHeight
-        var out = input.makeOutput(rows: rows, channels: 1)
-        guard !rows.isEmpty, width > 0 else { return out }
+        guard !rows.isEmpty, width > 0 else { return input.makeOutput(rows: rows, channels: 1) }
         let padded = width + 2
         // Three rings of three rows, indexed by `row % 3` (rows y-1, y, y+1 of each output row y
         // fall in different slots): luma with one replicated column each side; Gx and Gy; and
@@ -93,13 +92,14 @@ struct CannyKernel: NonLocalKernel {
         var magnitudeRing = [Int32](repeating: 0, count: 3 * padded)
         let zeroMagnitude = [Int32](repeating: 0, count: padded)
         let (low, high, l2, vector) = (self.low, self.high, self.l2, path == .avx2)
+        // Every output row is written in full, so the output is not cleared first.
+        return input.makeOutput(rows: rows, channels: 1) { dst in
         lumaRing.withUnsafeMutableBufferPointer { lumaBuffer in
         gxRing.withUnsafeMutableBufferPointer { gxBuffer in
         gyRing.withUnsafeMutableBufferPointer { gyBuffer in
         magnitudeRing.withUnsafeMutableBufferPointer { magnitudeBuffer in
         zeroMagnitude.withUnsafeBufferPointer { zero in
         input.pixels.withUnsafeBufferPointer { src in
-        out.pixels.withUnsafeMutableBufferPointer { dst in
             var lumaHeld = [-1, -1, -1], gradientHeld = [-1, -1, -1]
             /// Column 0 of the luma of image row `r` (clamped by the caller).
             func lumaRow(_ r: Int) -> UnsafeMutablePointer<Int16> {
@@ -137,7 +137,7 @@ struct CannyKernel: NonLocalKernel {
                 let slot = y % 3
                 let gx = UnsafePointer(gxBuffer.baseAddress! + slot * width)
                 let gy = UnsafePointer(gyBuffer.baseAddress! + slot * width)
-                let out = dst.baseAddress! + (y - rows.lowerBound) * width
+                let out = dst + (y - rows.lowerBound) * width
                 if vector {
                     VectorKernels.cannySuppress(above: above, at: at, below: below, gx: gx, gy: gy, width: width,
                                                 low: low, high: high, into: out)
@@ -153,7 +153,6 @@ struct CannyKernel: NonLocalKernel {
         }
         }
         }
-        return out
     }
 }
 
