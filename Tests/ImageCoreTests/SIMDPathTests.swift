@@ -102,4 +102,28 @@ struct SIMDPathTests {
             }
         }
     }
+
+    @Test("canny's states before hysteresis (Sobel, magnitude, suppression, thresholds): random images, thresholds, L1 and L2")
+    func cannyStates() async {
+        await propertyCheck(count: 300, input: Gen.uint64().withoutShrink()) { seed in
+            var rng = SeededRandom(seed: seed)
+            let shape = Shape.random(using: &rng, maxSide: 200)
+            var image = Image.random(width: shape.width, height: shape.height, channels: shape.channels, using: &rng)
+            if Bool.random(using: &rng) {
+                // Few levels: many equal magnitudes, so every tie rule of the suppression is hit.
+                image.pixels = image.pixels.map { $0 & 0xC0 }
+            }
+            let low = [0, 1, 20, 50, 200, 1000].randomElement(using: &rng)! + Int.random(in: 0...3, using: &rng)
+            let high = low + [0, 1, 30, 100, 900].randomElement(using: &rng)!
+            let l2 = Bool.random(using: &rng)
+            let kernel = try! FilterSpec(parsing: "canny:low=\(low),high=\(high),l2=\(l2)").makeKernel() as! any NonLocalKernel
+            let rows = 0..<image.height
+            let reference = (kernel.using(.baseline) as! any NonLocalKernel).edgeStates(image.asBand, rows: rows)
+            for path in Self.vectorPaths {
+                let states = (kernel.using(path) as! any NonLocalKernel).edgeStates(image.asBand, rows: rows)
+                let same = states == reference
+                #expect(same, "\(path.rawValue), low \(low) high \(high) l2 \(l2) on \(shape) (seed \(seed))")
+            }
+        }
+    }
 }
