@@ -1,6 +1,7 @@
 import Foundation
 import ImageCore
 import ImageCodecs
+import TestSupport
 import Testing
 
 /// The README's promise, kept on a machine that has Swift and nothing else: in a container of

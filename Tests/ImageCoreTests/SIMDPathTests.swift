@@ -108,7 +108,7 @@ struct SIMDPathTests {
         await propertyCheck(count: 300, input: Gen.uint64().withoutShrink()) { seed in
             var rng = SeededRandom(seed: seed)
             let shape = Shape.random(using: &rng, maxSide: 200)
-            var image = Image.random(width: shape.width, height: shape.height, channels: shape.channels, using: &rng)
+            var image = TestImages.random(width: shape.width, height: shape.height, channels: shape.channels, using: &rng)
             if Bool.random(using: &rng) {
                 // Few levels: many equal magnitudes, so every tie rule of the suppression is hit.
                 image.pixels = image.pixels.map { $0 & 0xC0 }

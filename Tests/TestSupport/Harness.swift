@@ -12,7 +12,7 @@ public enum Harness {
 
     /// The Python of the tests that use its libraries (Pillow, numpy, OpenCV): the project's
     /// virtual environment, which scripts/test.sh fills, else `python3` on PATH.
-    static let python3: String = {
+    public static let python3: String = {
         let venv = packageRoot.appendingPathComponent(".venv/bin/python3").path
         return FileManager.default.isExecutableFile(atPath: venv) ? venv : "python3"
     }()
