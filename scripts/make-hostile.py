@@ -3,6 +3,7 @@
 
     scripts/make-hostile.py OUT_DIR        write the hostile files and OUT_DIR/manifest.json
     scripts/make-hostile.py --seeds        rewrite fuzz/corpus/<target>/ (small, committed)
+    scripts/make-hostile.py --regressions  add the small hostile regressions to Tests/Fixtures/fuzz-regressions/
 
 Each hostile file lies about itself in one way a parser must survive: an inflate bomb, chunk
 lengths past the end, zero or overflowing sizes, EXIF IFD loops and offsets outside their
@@ -265,9 +266,8 @@ def hostile():
     add("png-chunk-length-over-31-bits.png",
         SIG + ihdr(16, 16) + raw_chunk(0x80000010, b"IDAT", zlib.compress(rgb)) + chunk(b"IEND", b""), "refused",
         "IDAT length over 2^31")
-    add("png-text-length-lie.png",
-        SIG + ihdr(16, 16) + raw_chunk(0x0B000000, b"zTXt", b"k\x00\x00" + bytes(30)) + chunk(b"IDAT", zlib.compress(rgb))
-        + chunk(b"IEND", b""), "refused", "zTXt claiming 184 MB in a 1 KB file (libpng allocated it; found by fuzzing)")
+    add("png-text-length-lie.png", hostile_png_text_claim(), "refused",
+        "zTXt claiming 184 MB in a 1 KB file (libpng allocated it; found by fuzzing)")
     add("png-zero-width.png", png(0, 16, 3, 2, zlib.compress(b"")), "refused", "width 0")
     add("png-zero-height.png", png(16, 0, 3, 2, zlib.compress(b"")), "refused", "height 0")
     add("png-overflowing-dimensions.png", png(0x7FFFFFFF, 0x7FFFFFFF, 3, 2, zlib.compress(rgb)), "refused",
@@ -331,7 +331,8 @@ def hostile():
         "VP8X canvas 2x2 around a 16x16 lossy frame")
     add("webp-canvas-max.webp", riff([vp8x(1 << 24, 1 << 24), lossy]), "refused",
         "VP8X canvas 2^24 x 2^24, the format's largest, around a 16x16 frame")
-    add("webp-riff-size-lie.webp", riff([lossless], size=0xFFFFFFF0), "refused", "RIFF size 4 GiB in a small file")
+    add("webp-riff-size-lie.webp", riff([lossless], size=0xFFFFFFF0), "ok",
+        "RIFF size 4 GiB in a small file whose one frame is whole (libwebp reads the frame)")
     add("webp-frame-truncated.webp", riff([lossy[:len(lossy) // 2]]), "refused", "a VP8 frame cut in half")
     return files
 
@@ -408,17 +409,48 @@ def seeds():
     return out
 
 
-def main():
-    if sys.argv[1:] == ["--seeds"]:
-        root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fuzz", "corpus")
-        for target, files in seeds().items():
-            folder = os.path.join(root, target)
-            os.makedirs(folder, exist_ok=True)
+def regressions():
+    """Small versions of the hostile files whose fixes the unit tests replay
+    (Tests/Fixtures/fuzz-regressions/<target>/, beside what the fuzzers found)."""
+    rgb = rows(16, 16, 3)
+    palette = b"".join(bytes([0]) + bytes(16) for _ in range(16))
+    return {
+        "png_fast": {"inflate-bomb-32mib.png": png(16, 16, 3, 2, bomb_stream(rgb, 32 << 20))},
+        "decode": {
+            "inflate-bomb-palette-32mib.png": png(16, 16, 1, 3, bomb_stream(palette, 32 << 20),
+                                                  extra=chunk(b"PLTE", bytes(range(48)))),
+            "ztxt-length-claim.png": hostile_png_text_claim(),
+        },
+        "jpeg_decode": {"scan-bomb-300.jpg": scan_bomb_jpeg(64, 64, 300), "scans-250.jpg": scan_bomb_jpeg(64, 64, 249)},
+        "tiff_layout": {"tile-16384.tif": tiled_tiff(16, 16, 16384)},
+    }
+
+
+def hostile_png_text_claim():
+    rgb = rows(16, 16, 3)
+    return (SIG + ihdr(16, 16) + raw_chunk(0x0B000000, b"zTXt", b"k\x00\x00" + bytes(30))
+            + chunk(b"IDAT", zlib.compress(rgb)) + chunk(b"IEND", b""))
+
+
+def write_tree(root, tree, clear):
+    for target, files in tree.items():
+        folder = os.path.join(root, target)
+        os.makedirs(folder, exist_ok=True)
+        if clear:
             for old in os.listdir(folder):
                 os.remove(os.path.join(folder, old))
-            for name, data in files.items():
-                with open(os.path.join(folder, name), "wb") as f:
-                    f.write(data)
+        for name, data in files.items():
+            with open(os.path.join(folder, name), "wb") as f:
+                f.write(data)
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    if sys.argv[1:] == ["--regressions"]:
+        write_tree(os.path.join(here, "..", "Tests", "Fixtures", "fuzz-regressions"), regressions(), clear=False)
+        return
+    if sys.argv[1:] == ["--seeds"]:
+        write_tree(os.path.join(here, "..", "fuzz", "corpus"), seeds(), clear=True)
         return
     if len(sys.argv) != 2 or sys.argv[1].startswith("-"):
         sys.exit(__doc__)

@@ -187,6 +187,16 @@ static int ctiff_check_layout(ccodec_tiff *h, uint64_t max_pixels, char *msg, si
         h->scratch_size = TIFFScanlineSize(tif) * (tmsize_t)h->rows_per_strip;
     }
     if (h->scratch_size <= 0) return ctiff_fail(h, CCODEC_CORRUPT, "TIFF strip or tile size is invalid", msg, msglen);
+    /* Offset 0 is the file's header, never pixel data: libtiff puts it where the offset list
+     * is shorter than the strips or tiles the layout needs (16 one-row strips with one offset
+     * decoded the header's bytes as 15 rows; scripts/make-hostile.py), and reads on. */
+    uint32_t pieces = h->tiled ? TIFFNumberOfTiles(tif) : TIFFNumberOfStrips(tif);
+    for (uint32_t i = 0; i < pieces; i++) {
+        if (TIFFGetStrileOffset(tif, i) == 0) {
+            ccodec_message(msg, msglen, "TIFF %s %u has no data (%u listed, offset 0)", h->tiled ? "tile" : "strip", i, pieces);
+            return CCODEC_CORRUPT;
+        }
+    }
     h->scratch = (uint8_t *)malloc((size_t)h->scratch_size);
     if (h->scratch == NULL) return ccodec_fail(msg, msglen, CCODEC_NO_MEMORY, "out of memory for a TIFF strip or tile");
     return CCODEC_OK;
