@@ -93,7 +93,7 @@ struct HostileInputTests {
             for ranks in mpirun ? [1, 3] : [1] {
                 let out = folder.appendingPathComponent("out-\(ranks)-\(name)")
                 try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
-                let args = [Harness.executable, input, "-o", out.appendingPathComponent("result.png").path, "--op", "invert"]
+                let args = [Harness.executable, input, "-o", out.appendingPathComponent("result.png").path, "--op", "invert", "--quiet"]
                 let command = ranks == 1 ? args
                     : ["mpirun", "-q", "--oversubscribe", "--bind-to", "none", "-np", "3"] + args
                 let run = try Self.measure(command, environment: environment)
