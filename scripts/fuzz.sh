@@ -8,8 +8,8 @@
 #
 # C targets (fuzz/targets/*.c) are built with clang -fsanitize=fuzzer,address,undefined over
 # the CPNG and CCodecs sources; the Swift targets share one binary (fuzz/targets/swift_parsers.swift
-# compiled with ImageCore's sources by swiftc -sanitize=fuzzer,address), picked by
-# BANDSAW_FUZZ_TARGET. Nothing here touches Package.swift: the package keeps no unsafe flags.
+# over ImageCore, ImageCodecs and ImageFilters, all built by swiftc -sanitize=fuzzer,address),
+# picked by BANDSAW_FUZZ_TARGET. Nothing here touches Package.swift: the package keeps no unsafe flags.
 #
 # Seeds come from fuzz/corpus/<target>/ (small, committed; scripts/make-hostile.py writes them)
 # and from Tests/Fixtures; what a run grows stays in .build-fuzz/corpus/<target>/ (not
@@ -67,7 +67,7 @@ stale() {
 }
 
 c_flags=(-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -fuse-ld=lld
-         -ISources/CPNG/include -ISources/CCodecs/include)
+         -ISources/CStatus/include -ISources/CPNG/include -ISources/CCodecs/include)
 
 # MARK: - C targets
 for t in "${c_targets[@]}"; do
@@ -82,30 +82,44 @@ for t in "${c_targets[@]}"; do
 done
 
 # MARK: - Swift targets (one binary)
+# The Swift modules in dependency order; each is compiled whole (-wmo) into one object and a
+# .swiftmodule, with coverage and ASan, then the harness links them with the C doors.
+swift_modules=(ImageCore ImageCodecs ImageFilters)
+c_doors=(CStatus CPNG CCodecs CKernels)
 need_swift=0
 for t in "${swift_targets[@]}"; do selected "$t" && need_swift=1; done
 if [ $need_swift -eq 1 ]; then
     bin=$out/bin/swift_parsers
-    if stale "$bin" fuzz/targets/swift_parsers.swift Sources/ImageCore Sources/CPNG Sources/CCodecs Sources/CKernels; then
-        echo "fuzz.sh: building the Swift targets (ImageCore with -sanitize=fuzzer,address)" >&2
+    watched=(fuzz/targets/swift_parsers.swift)
+    for m in "${swift_modules[@]}" "${c_doors[@]}"; do watched+=("Sources/$m"); done
+    if stale "$bin" "${watched[@]}"; then
+        echo "fuzz.sh: building the Swift targets (${swift_modules[*]} with -sanitize=fuzzer,address)" >&2
         objs=()
-        for door in CPNG CCodecs CKernels; do
+        module_flags=(-I "$out/swiftmodules")
+        mkdir -p "$out/swiftmodules"
+        for door in "${c_doors[@]}"; do
             mkdir -p "$out/modules/$door" "$out/obj/$door"
             printf 'module %s {\n    umbrella "%s"\n    export *\n}\n' "$door" "$root/Sources/$door/include" \
                 > "$out/modules/$door/module.modulemap"
+            module_flags+=(-Xcc -fmodule-map-file="$out/modules/$door/module.modulemap" -ISources/"$door"/include)
             for src in Sources/"$door"/*.c; do
+                [ -e "$src" ] || continue
                 obj=$out/obj/$door/$(basename "$src" .c).o
-                "$CC" -g -O1 -fsanitize=fuzzer-no-link,address -ISources/"$door"/include -c "$src" -o "$obj"
+                "$CC" -g -O1 -fsanitize=fuzzer-no-link,address -ISources/CStatus/include -ISources/"$door"/include \
+                    -c "$src" -o "$obj"
                 objs+=("$obj")
             done
         done
-        mapfile -t swift_sources < <(find Sources/ImageCore -name '*.swift' | sort)
-        "$SWIFTC" -g -Onone -sanitize=fuzzer,address -parse-as-library -module-name ImageCore \
-            -Xcc -fmodule-map-file="$out/modules/CPNG/module.modulemap" \
-            -Xcc -fmodule-map-file="$out/modules/CCodecs/module.modulemap" \
-            -Xcc -fmodule-map-file="$out/modules/CKernels/module.modulemap" \
-            -ISources/CPNG/include -ISources/CCodecs/include -ISources/CKernels/include \
-            "${swift_sources[@]}" fuzz/targets/swift_parsers.swift "${objs[@]}" \
+        for m in "${swift_modules[@]}"; do
+            mapfile -t swift_sources < <(find Sources/"$m" -name '*.swift' | sort)
+            "$SWIFTC" -g -Onone -sanitize=fuzzer,address -parse-as-library -wmo -module-name "$m" -package-name bandsaw \
+                "${module_flags[@]}" -emit-module -emit-module-path "$out/swiftmodules/$m.swiftmodule" \
+                -c "${swift_sources[@]}" -o "$out/obj/$m.o" 2> "$out/swift-build.log" \
+                || { cat "$out/swift-build.log" >&2; exit 1; }
+            objs+=("$out/obj/$m.o")
+        done
+        "$SWIFTC" -g -Onone -sanitize=fuzzer,address -parse-as-library -package-name bandsaw "${module_flags[@]}" \
+            fuzz/targets/swift_parsers.swift "${objs[@]}" \
             -lpng16 -lz -ldeflate -ljpeg -ltiff -lwebp -lm -o "$bin" 2> "$out/swift-build.log" \
             || { cat "$out/swift-build.log" >&2; exit 1; }
     fi

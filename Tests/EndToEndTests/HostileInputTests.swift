@@ -1,5 +1,6 @@
 import Foundation
 import ImageCore
+import ImageCodecs
 import Testing
 
 /// Crafted hostile files (scripts/make-hostile.py: inflate bombs, lying chunk lengths, zero and

@@ -1,5 +1,7 @@
 import Foundation
-@_spi(Testing) import ImageCore
+import ImageCore
+@_spi(Testing) import ImageCodecs
+import ImageFilters
 import Testing
 
 /// Every input under Tests/Fixtures/fuzz-regressions/<target>/ (what scripts/fuzz.sh's fuzzers

@@ -9,7 +9,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len) {
     ccodec_info info;
     char msg[256];
-    if (ccodec_jpeg_header(data, len, &info, msg, sizeof msg) != CCODEC_OK) return 0;
+    if (ccodec_jpeg_header(data, len, &info, msg, sizeof msg) != CSTATUS_OK) return 0;
     FUZZ_ORACLE(info.channels == 1 || info.channels == 3, "header reports %d channels", info.channels);
     if ((uint64_t)info.width * info.height > FUZZ_MAX_PIXELS / 4 || info.width == 0 || info.height == 0) return 0;
     size_t size = (size_t)info.width * info.height * (size_t)info.channels;

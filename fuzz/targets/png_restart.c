@@ -13,13 +13,13 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len) {
     cpng_restart_info info;
-    if (cpng_restart_probe(data, len, FUZZ_MAX_PIXELS, &info) != CPNG_OK) return 0;
+    if (cpng_restart_probe(data, len, FUZZ_MAX_PIXELS, &info) != CSTATUS_OK) return 0;
     FUZZ_ORACLE(info.segments >= 2 && info.segments < info.height, "probe accepted %u segments for %u rows",
                 info.segments, info.height);
     FUZZ_ORACLE(info.stream_len <= len, "stream of %llu bytes from a file of %zu", (unsigned long long)info.stream_len, len);
     uint8_t *stream = malloc(info.stream_len + 2);
     uint64_t *starts = calloc(info.segments + 1, sizeof *starts);
-    if (cpng_restart_stream(data, len, &info, stream, starts) != CPNG_OK) goto done;
+    if (cpng_restart_stream(data, len, &info, stream, starts) != CSTATUS_OK) goto done;
 
     size_t row = (size_t)info.width * (size_t)info.channels, size = row * info.height;
     uint8_t *pixels = malloc(size + info.height);
@@ -34,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len) {
         uint8_t *out = malloc((row + 1) * rows);
         uint32_t a = 0;
         int last = k + 1 == info.segments;
-        ok = cpng_restart_decode(copy, piece, k == 0, last, out, rows, row, info.channels, &a, NULL, 0) == CPNG_OK;
+        ok = cpng_restart_decode(copy, piece, k == 0, last, out, rows, row, info.channels, &a, NULL, 0) == CSTATUS_OK;
         if (ok) {
             memcpy(pixels + row * y, out, row * rows);
             adler = cpng_adler32_combine(adler, a, (uint64_t)(row + 1) * rows);
@@ -50,7 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len) {
             uint8_t *slow = malloc(size);
             char msg[256];
             int rc = cpng_decode(data, len, FUZZ_MAX_PIXELS, slow, size, msg, sizeof msg);
-            FUZZ_ORACLE(rc == CPNG_OK, "segments decoded a file libpng refuses (%d: %s)", rc, msg);
+            FUZZ_ORACLE(rc == CSTATUS_OK, "segments decoded a file libpng refuses (%d: %s)", rc, msg);
             FUZZ_ORACLE(memcmp(slow, pixels, size) == 0, "segment pixels differ from libpng's");
             free(slow);
         }

@@ -1,6 +1,6 @@
 // Fuzz targets for the parsers bandsaw wrote in Swift, in one libFuzzer binary (built by
-// scripts/fuzz.sh with `swiftc -sanitize=fuzzer,address -parse-as-library` together with
-// ImageCore's sources, so the harness sees the module's internals as ImageCore does).
+// scripts/fuzz.sh with `swiftc -sanitize=fuzzer,address -parse-as-library` over ImageCore,
+// ImageCodecs and ImageFilters, each module instrumented; the harness uses their public API).
 // BANDSAW_FUZZ_TARGET picks the target; each keeps its own corpus:
 //   pnm          PNMCodec's header reader and row decode
 //   exif         JPEG marker scanning up to the first scan, and EXIF orientation (IFD0)
@@ -10,6 +10,9 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import ImageCodecs
+import ImageCore
+import ImageFilters
 
 /// Which target this process runs, read once.
 private let fuzzTarget: String = {

@@ -9,7 +9,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len) {
     ccodec_info info;
     char msg[256];
-    if (ccodec_webp_header(data, len, &info, msg, sizeof msg) != CCODEC_OK) return 0;
+    if (ccodec_webp_header(data, len, &info, msg, sizeof msg) != CSTATUS_OK) return 0;
     if ((uint64_t)info.width * info.height > FUZZ_MAX_PIXELS || info.width == 0 || info.height == 0) return 0;
     size_t size = (size_t)info.width * info.height * (size_t)info.channels;
     uint8_t *out = malloc(size);
