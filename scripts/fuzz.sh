@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing of the parsers bandsaw wrote (issue 22), with libFuzzer.
 #
-#   scripts/fuzz.sh                      build every target, replay the regressions, fuzz each ~25 s
+#   scripts/fuzz.sh                      build every target, replay the regressions, fuzz each 20 s
 #   scripts/fuzz.sh --time 600           fuzz each target 600 s
 #   scripts/fuzz.sh --only png_fast      one target (repeatable)
 #   scripts/fuzz.sh --replay             build and replay Tests/Fixtures/fuzz-regressions only
@@ -20,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-seconds=25
+seconds=20
 replay_only=0
 only=()
 while [ $# -gt 0 ]; do
