@@ -1,6 +1,7 @@
 import Foundation
 import ImageCore
 import ImageCodecs
+import TestSupport
 import Testing
 
 /// Crafted hostile files (scripts/make-hostile.py: inflate bombs, lying chunk lengths, zero and
@@ -11,7 +12,7 @@ import Testing
 /// takes, when the shared machine is slower than that), with exit 3 and one `error:` line where it is
 /// refused (exit 0 and silence where the image is genuinely valid), a peak resident size under
 /// 256 MiB for the whole process tree, and nothing left in the output folder but a valid image.
-@Suite(.serialized)
+@Suite(.serialized, .needsMPIRun)
 struct HostileInputTests {
     /// One run of a child process tree, measured by wait4.
     struct Measured {
@@ -74,7 +75,7 @@ struct HostileInputTests {
     func hostileFiles() throws {
         let folder = try Harness.temporaryFolder("hostile")
         defer { Harness.cleanup(folder) }
-        let made = try Harness.run(["python3", Harness.packageRoot.appendingPathComponent("scripts/make-hostile.py").path,
+        let made = try Harness.run([Harness.python3, Harness.packageRoot.appendingPathComponent("scripts/make-hostile.py").path,
                                     folder.path], timeout: 120)
         try #require(made.status == 0, "make-hostile.py: \(made.stderr)")
         let manifest = try JSONDecoder().decode([String: Entry].self,
@@ -82,8 +83,6 @@ struct HostileInputTests {
         #expect(manifest.count >= 30)
         #expect(Set(manifest.keys.map { $0.split(separator: "-")[0] }) == ["png", "pnm", "jpeg", "tiff", "webp"])
 
-        let mpirun = Harness.mpirunAvailable
-        if !mpirun && ProcessInfo.processInfo.environment["CI"] == "true" { Issue.record("mpirun is missing in CI") }
         var environment = Harness.environment
         // Open MPI 4.1's mpirun sleeps odls_base_sigkill_timeout (1 s) twice after any rank
         // exits non-zero, even once every rank is gone (REPORT.md, "Hostile input"): that is
@@ -95,21 +94,20 @@ struct HostileInputTests {
         let baselineImage = folder.appendingPathComponent("baseline.png")
         try Data(encodeImage(Image(width: 16, height: 16, channels: 3), format: .png)).write(to: baselineImage)
         var launch: [Int: Double] = [:]
-        for ranks in mpirun ? [1, 3] : [1] {
+        for ranks in [1, 3] {
             let args = [Harness.executable, baselineImage.path, "-o", folder.appendingPathComponent("baseline-out.png").path,
                         "--op", "invert", "--quiet"]
-            let command = ranks == 1 ? args : ["mpirun", "-q", "--oversubscribe", "--bind-to", "none", "-np", "3"] + args
+            let command = ranks == 1 ? args : MPIRun(ranks: 3).arguments(args)
             launch[ranks] = try (0..<3).map { _ in try Self.measure(command, environment: environment).seconds }.max()
         }
         var slowest: [String] = []
         for (name, entry) in manifest.sorted(by: { $0.key < $1.key }) {
             let input = folder.appendingPathComponent(name).path
-            for ranks in mpirun ? [1, 3] : [1] {
+            for ranks in [1, 3] {
                 let out = folder.appendingPathComponent("out-\(ranks)-\(name)")
                 try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
                 let args = [Harness.executable, input, "-o", out.appendingPathComponent("result.png").path, "--op", "invert", "--quiet"]
-                let command = ranks == 1 ? args
-                    : ["mpirun", "-q", "--oversubscribe", "--bind-to", "none", "-np", "3"] + args
+                let command = ranks == 1 ? args : MPIRun(ranks: 3).arguments(args)
                 let run = try Self.measure(command, environment: environment)
                 let label = "\(name) (\(entry.lie)) on \(ranks) rank\(ranks == 1 ? "" : "s")"
                 let limit = max(ranks == 1 ? 1.0 : 1.5, launch[ranks]! + 0.5)

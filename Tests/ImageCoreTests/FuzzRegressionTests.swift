@@ -2,6 +2,7 @@ import Foundation
 import ImageCore
 @_spi(Testing) import ImageCodecs
 import ImageFilters
+import TestSupport
 import Testing
 
 /// Every input under Tests/Fixtures/fuzz-regressions/<target>/ (what scripts/fuzz.sh's fuzzers
@@ -80,15 +81,15 @@ import Testing
     @Test("an IDAT tail a little past the image is still decoded, as libpng does")
     func smallTailDecodes() throws {
         // One extra row of data: libpng's "extra compressed data" warning, the claimed image kept.
-        let image = codecPattern(width: 9, height: 6, channels: 3)
-        let long = FastPathPNG.encode(codecPattern(width: 9, height: 7, channels: 3), filters: [Int](repeating: 0, count: 7))
+        let image = TestImages.noise(width: 9, height: 6, channels: 3)
+        let long = FastPathPNG.encode(TestImages.noise(width: 9, height: 7, channels: 3), filters: [Int](repeating: 0, count: 7))
         var chunks = FastPathPNG.chunks(long)
         chunks[0] = FastPathPNG.chunks(FastPathPNG.encode(image, filters: [Int](repeating: 0, count: 6)))[0]
         let file = FastPathPNG.join(chunks)
         for fast in [true, false] {
             let decoded = outcome(file, fast: fast)
             #expect(decoded.kind == "ok")
-            #expect(decoded.image?.pixels == codecPattern(width: 9, height: 7, channels: 3).pixels.prefix(9 * 6 * 3).map { $0 })
+            #expect(decoded.image?.pixels == TestImages.noise(width: 9, height: 7, channels: 3).pixels.prefix(9 * 6 * 3).map { $0 })
         }
     }
 }
