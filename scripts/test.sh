@@ -19,3 +19,10 @@ swift build -c release --product bandsaw
 # daemons; run side by side on 2 cores they compete for CPU and make the timing-sensitive ones
 # (a rank killed mid-job) flaky. Serial, the whole run takes about two minutes.
 swift test --skip-build --no-parallel "$@"
+
+# MARK: - Hostile input (issue 22): on a full run only, the codec and kernel tests under ASan and
+# UBSan (their own scratch path), then a short libFuzzer run of every parser (20 s each).
+if [ $# -eq 0 ]; then
+    scripts/sanitize.sh
+    scripts/fuzz.sh --time 20
+fi

@@ -27,7 +27,17 @@ typedef struct {
     unsigned long out_len;
     /* Decoding: a row of CMYK samples before conversion to RGB. */
     uint8_t *scratch;
+    /* Decoding: counts the scans (cjpeg_check_scans). */
+    struct jpeg_progress_mgr progress;
 } cjpeg_ctx;
+
+/* The most scans a JPEG may have. Each scan of a progressive JPEG is a pass over every block
+ * of its components, and a scan can be a dozen bytes: a 600 KB file of 50,000 scans over a
+ * 1024x1024 image took 6.5 s (scripts/make-hostile.py, jpeg-scan-bomb.jpg). Encoders write
+ * about 10 (libjpeg's default progression) and rarely more than 100; 256 is the limit
+ * nvImageCodec chose after the same finding in libjpeg-turbo's security review, and
+ * libjpeg-turbo's own tools take one (djpeg -maxscans, TurboJPEG's scan limit). */
+#define CJPEG_MAX_SCANS 256
 
 /* Keeps libjpeg's text for the error line; prints nothing. */
 static void cjpeg_keep_message(j_common_ptr cinfo) {
@@ -68,6 +78,18 @@ static void cjpeg_emit_message(j_common_ptr cinfo, int level) {
     }
     cjpeg_keep_message(cinfo);
     longjmp(ctx->jump, 1);
+}
+
+/* libjpeg's progress hook, called as it reads markers and scans: refuses the scan past
+ * CJPEG_MAX_SCANS, before libjpeg spends a pass over the image on it. */
+static void cjpeg_check_scans(j_common_ptr cinfo) {
+    if (!cinfo->is_decompressor) return;
+    cjpeg_ctx *ctx = (cjpeg_ctx *)cinfo->err;
+    if (((j_decompress_ptr)cinfo)->input_scan_number > CJPEG_MAX_SCANS) {
+        ctx->status = CSTATUS_CORRUPT;
+        ccodec_message(ctx->msg, ctx->msglen, "JPEG has more than %d scans", CJPEG_MAX_SCANS);
+        longjmp(ctx->jump, 1);
+    }
 }
 
 static void cjpeg_ctx_init(cjpeg_ctx *ctx, char *msg, size_t msglen) {
@@ -125,6 +147,8 @@ static int cjpeg_read_with(cjpeg_ctx *ctx, struct jpeg_decompress_struct *cinfo,
         return ctx->status != CSTATUS_OK ? ctx->status : CSTATUS_CORRUPT;
     }
     jpeg_create_decompress(cinfo);
+    ctx->progress.progress_monitor = cjpeg_check_scans;
+    cinfo->progress = &ctx->progress;
     jpeg_mem_src(cinfo, data, (unsigned long)len);
     jpeg_read_header(cinfo, TRUE);
     info->width = cinfo->image_width;
