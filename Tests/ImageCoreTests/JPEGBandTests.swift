@@ -1,0 +1,292 @@
+import Foundation
+@_spi(Testing) import ImageCore
+import PropertyBased
+import Testing
+
+/// JPEG by bands: the band encoder against libjpeg's serial encode, the marker index, and
+/// band decodes (by restart segments and by skipping) against the whole decode, over
+/// samplings, sizes, restart intervals and band counts; damaged and lying files.
+@Suite("JPEG by bands")
+struct JPEGBandTests {
+    // MARK: - Helpers
+
+    /// A photo-like image: smooth gradients, a few hard edges and some noise, so the entropy
+    /// coder sees realistic runs (pure noise would make every block the same busy kind).
+    static func photo(width: Int, height: Int, channels: Int, using rng: inout SeededRandom) -> Image {
+        var image = Image(width: width, height: height, channels: channels)
+        let fx = Double.random(in: 0.01...0.2, using: &rng), fy = Double.random(in: 0.01...0.2, using: &rng)
+        let edge = Int.random(in: 0...max(width, 1), using: &rng)
+        for y in 0..<height {
+            for x in 0..<width {
+                for c in 0..<channels {
+                    let wave = 100 + 80 * sin(Double(x) * fx + Double(c)) * cos(Double(y) * fy)
+                    let step = x < edge ? 0.0 : 40.0
+                    let noise = Double(Int.random(in: -6...6, using: &rng))
+                    image.pixels[(y * width + x) * channels + c] = UInt8(max(0, min(255, wave + step + noise)))
+                }
+            }
+        }
+        return image
+    }
+
+    /// Bands on MCU-row boundaries for `ranks` writers: random cut points, some bands empty.
+    static func randomCuts(height: Int, unit: Int, ranks: Int, using rng: inout SeededRandom) -> [Range<Int>] {
+        let units = (height + unit - 1) / unit
+        var cuts = (0..<(ranks - 1)).map { _ in Int.random(in: 0...units, using: &rng) * unit }.sorted()
+        cuts = [0] + cuts.map { min($0, height) } + [height]
+        return zip(cuts, cuts.dropFirst()).map { $0..<$1 }.filter { !$0.isEmpty }
+    }
+
+    /// The file from bands encoded apart, as the engine's gather assembles it.
+    static func encodeByBands(_ image: Image, bands: [Range<Int>], quality: Int = 90) throws -> [UInt8] {
+        let whole = image.band(rows: 0..<image.height)
+        return JPEGBandEncoder.assemble(try bands.map { try JPEGBandEncoder.encode(whole, rows: $0, quality: quality) })
+    }
+
+    /// Decodes `bytes` as `ranks` ranks would with `layout`: each rank its owned rows widened
+    /// by `halo`, from its segments or by skipping; the owned rows joined. nil when any band
+    /// refused (the engine then decodes whole).
+    static func decodeByBands(_ bytes: [UInt8], layout: JPEGLayout, ranks: Int, halo: Int) -> [UInt8]? {
+        let unit = layout.strategy == .restart ? layout.segmentHeight : layout.mcuHeight
+        let counts = JPEGBands.split(height: layout.height, ranks: ranks, unit: unit,
+                                     skipCost: layout.strategy == .skip ? 0.3 : 0)
+        let plan = BandPlan(height: layout.height, ownedCounts: counts, halo: halo)
+        let rowBytes = layout.width * layout.channels
+        var out: [UInt8] = []
+        for share in plan.shares where !share.owned.isEmpty {
+            let rows: [UInt8]
+            do {
+                rows = try bytes.withUnsafeBytes { file -> [UInt8] in
+                    switch layout.strategy {
+                    case .restart:
+                        let segments = layout.segments(for: share.needed)
+                        let range = layout.bytes(of: segments)
+                        let data = Array(file[range]), header = Array(file[0..<layout.headerLength])
+                        return try data.withUnsafeBytes { d in
+                            try header.withUnsafeBytes { h in
+                                try JPEGBands.decode(rows: share.needed, segments: segments, data: d, header: h,
+                                                     layout: layout, path: "band.jpg")
+                            }
+                        }
+                    case .skip:
+                        return try JPEGBands.decodeSkipping(rows: share.needed, file: file, layout: layout,
+                                                            maxPixels: 1 << 28, path: "band.jpg")
+                    case .whole:
+                        throw ImageError.io(path: "", detail: "whole")
+                    }
+                }
+            } catch { return nil }
+            let skip = (share.owned.lowerBound - share.needed.lowerBound) * rowBytes
+            out += rows[skip..<(skip + share.owned.count * rowBytes)]
+        }
+        return out
+    }
+
+    /// Every sampling bandsaw may meet in a colour file, and gray.
+    static let samplings: [(name: String, channels: Int, h: Int, v: Int)] = [
+        ("4:4:4", 3, 1, 1), ("4:2:2", 3, 2, 1), ("4:2:0", 3, 2, 2), ("4:4:0", 3, 1, 2), ("gray", 1, 1, 1),
+    ]
+
+    // MARK: - Encoding
+
+    @Test("bands encoded apart join into libjpeg's serial encode with a restart marker every MCU row, byte for byte")
+    func bandEncoderEqualsSerial() async throws {
+        await propertyCheck(count: 60, input: Gen.int(in: 1...300), Gen.int(in: 1...130), Gen.int(in: 1...4), Gen.int(in: 1...7),
+                            Gen.int(in: 0...Int(Int32.max))) { width, height, channels, ranks, seed in
+            var rng = SeededRandom(seed: UInt64(seed))
+            let image = Self.photo(width: width, height: height, channels: channels, using: &rng)
+            let unit = JPEGBandEncoder.mcuRows(channels: channels)
+            let bands = Self.randomCuts(height: height, unit: unit, ranks: ranks, using: &rng)
+            let quality = [90, 50, 100, 1][seed % 4]
+            let serial = try JPEGCodec.encode(image, options: .bandsaw(quality: quality))
+            #expect(try JPEGCodec.encode(image, quality: quality) == serial)
+            #expect(try Self.encodeByBands(image, bands: bands, quality: quality) == serial,
+                    "\(width)x\(height)x\(channels), bands \(bands), quality \(quality)")
+        }
+    }
+
+    @Test("a band not on MCU rows is refused; one band is the whole file")
+    func bandEncoderArguments() throws {
+        var rng = SeededRandom(seed: 5)
+        let image = Self.photo(width: 40, height: 50, channels: 3, using: &rng)
+        let band = image.band(rows: 0..<50)
+        #expect(throws: ImageError.self) { try JPEGBandEncoder.encode(band, rows: 8..<32) }
+        #expect(throws: ImageError.self) { try JPEGBandEncoder.encode(band, rows: 0..<20) }
+        let whole = try JPEGBandEncoder.encode(band, rows: 0..<50)
+        #expect(whole.bytes == (try JPEGCodec.encode(image)))
+        #expect(Array(whole.bytes.suffix(2)) == [0xFF, 0xD9])
+        // A middle band ends with the restart marker that follows its last MCU row: rows 16..<48
+        // are MCU rows 1 and 2, so RST2.
+        let middle = try JPEGBandEncoder.encode(band, rows: 16..<48)
+        #expect(Array(middle.bytes.suffix(2)) == [0xFF, 0xD2])
+        #expect(middle.bytes[..<middle.headerLength] == whole.bytes[..<whole.headerLength])
+    }
+
+    @Test("bandsaw's JPEG is what cjpeg -restart 1 writes from the same pixels")
+    func sameAsCjpeg() throws {
+        guard let cjpeg = ["/usr/bin/cjpeg", "/usr/local/bin/cjpeg"].first(where: FileManager.default.isExecutableFile) else {
+            try #require(ProcessInfo.processInfo.environment["CI"] != "true", "cjpeg (libjpeg-turbo-progs) missing in CI")
+            return
+        }
+        var rng = SeededRandom(seed: 0xC1)
+        for (width, height, channels) in [(123, 77, 3), (64, 64, 1), (301, 45, 3)] {
+            let image = Self.photo(width: width, height: height, channels: channels, using: &rng)
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bandsaw-cjpeg-\(getpid())")
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: dir) }
+            let pnm = dir.appendingPathComponent(channels == 1 ? "in.pgm" : "in.ppm").path
+            try Data(encodeImage(image, format: .pnm)).write(to: URL(fileURLWithPath: pnm))
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: cjpeg)
+            process.arguments = ["-quality", "90", "-restart", "1", pnm]
+            let output = Pipe()
+            process.standardOutput = output
+            try process.run()
+            let bytes = [UInt8](output.fileHandleForReading.readDataToEndOfFile())
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0)
+            #expect(bytes == (try JPEGCodec.encode(image)), "\(width)x\(height)x\(channels)")
+        }
+    }
+
+    // MARK: - The marker index
+
+    @Test("the index chooses restart for MCU-row intervals, skip for none, whole for the rest")
+    func strategies() throws {
+        var rng = SeededRandom(seed: 0x1D)
+        let colour = Self.photo(width: 70, height: 90, channels: 3, using: &rng)
+        func strategy(_ options: JPEGEncodeOptions, _ image: Image? = nil) throws -> JPEGLayout.Strategy {
+            try JPEGLayout.probe(JPEGCodec.encode(image ?? colour, options: options), path: "s.jpg", maxPixels: 1 << 28).strategy
+        }
+        #expect(try strategy(.bandsaw()) == .restart)
+        #expect(try strategy(JPEGEncodeOptions(restartRows: 3)) == .restart)
+        #expect(try strategy(JPEGEncodeOptions(restartBlocks: 10)) == .restart)  // 5 MCUs a row: 2 rows
+        #expect(try strategy(JPEGEncodeOptions(restartBlocks: 7)) == .whole("restart interval is not whole MCU rows"))
+        #expect(try strategy(JPEGEncodeOptions()) == .skip)
+        #expect(try strategy(JPEGEncodeOptions(optimize: true)) == .skip)
+        #expect(try strategy(JPEGEncodeOptions(progressive: true)) == .whole("progressive"))
+        let layout = try JPEGLayout.probe(JPEGCodec.encode(colour, options: .bandsaw()), path: "s.jpg", maxPixels: 1 << 28)
+        #expect(layout.mcuHeight == 16 && layout.segmentRows == 1 && layout.segments == 6 && layout.channels == 3)
+        #expect(JPEGLayout(wire: layout.wire).map { $0.wire } == layout.wire)
+        #expect(throws: ImageError.self) {
+            try JPEGLayout.probe(JPEGCodec.encode(colour, options: .bandsaw()), path: "s.jpg", maxPixels: 100)
+        }
+    }
+
+    // MARK: - Decoding by bands
+
+    @Test("band decodes on 1-7 ranks equal the whole decode: every sampling, restart interval, odd size, optimised tables")
+    func bandDecodesEqualWhole() async throws {
+        await propertyCheck(count: 80, input: Gen.int(in: 1...260), Gen.int(in: 1...200), Gen.int(in: 0...4),
+                            Gen.int(in: 0...4), Gen.int(in: 0...Int(Int32.max))) { width, height, s, restart, seed in
+            var rng = SeededRandom(seed: UInt64(seed))
+            let sampling = Self.samplings[s]
+            let image = Self.photo(width: width, height: height, channels: sampling.channels, using: &rng)
+            // No restart markers; one MCU row; several rows; blocks that are not a row.
+            var options = JPEGEncodeOptions(quality: [90, 75, 97][seed % 3], sampling: (sampling.h, sampling.v),
+                                            optimize: seed % 2 == 1)
+            switch restart {
+            case 1: options.restartRows = 1
+            case 2: options.restartRows = 2
+            case 3: options.restartRows = 5
+            case 4: options.restartBlocks = 7
+            default: break
+            }
+            let bytes = try JPEGCodec.encode(image, options: options)
+            let whole = try JPEGCodec.decode(bytes, path: "w.jpg", maxPixels: 1 << 28)
+            let layout = try JPEGLayout.probe(bytes, path: "w.jpg", maxPixels: 1 << 28)
+            let context = "\(width)x\(height) \(sampling.name), restart \(restart), optimize \(options.optimize)"
+            switch restart {
+            case 0: #expect(layout.strategy == .skip, "\(context)")
+            case 4: #expect(layout.isWhole || layout.strategy == .restart, "\(context)")
+            default: #expect(layout.strategy == .restart, "\(context)")
+            }
+            guard !layout.isWhole else { return }
+            for ranks in 1...7 {
+                let halo = [0, 1, 3, 17][(seed + ranks) % 4]
+                #expect(Self.decodeByBands(bytes, layout: layout, ranks: ranks, halo: halo) == whole.pixels,
+                        "\(context), \(ranks) ranks, halo \(halo)")
+            }
+        }
+    }
+
+    @Test("every first row and row count of a band decode equals the whole decode's rows")
+    func everyBandEdge() throws {
+        var rng = SeededRandom(seed: 0xED6E)
+        for sampling in Self.samplings {
+            let image = Self.photo(width: 37, height: 83, channels: sampling.channels, using: &rng)
+            for restartRows in [0, 1, 2] {
+                let options = JPEGEncodeOptions(sampling: (sampling.h, sampling.v), restartRows: restartRows)
+                let bytes = try JPEGCodec.encode(image, options: options)
+                let whole = try JPEGCodec.decode(bytes, path: "e.jpg", maxPixels: 1 << 28).pixels
+                let layout = try JPEGLayout.probe(bytes, path: "e.jpg", maxPixels: 1 << 28)
+                let rowBytes = layout.width * layout.channels
+                for first in 0..<83 {
+                    for count in [1, 2, 7, 16, 83 - first] where first + count <= 83 {
+                        let rows = first..<(first + count)
+                        let got: [UInt8] = try bytes.withUnsafeBytes { file in
+                            if restartRows == 0 {
+                                return try JPEGBands.decodeSkipping(rows: rows, file: file, layout: layout,
+                                                                    maxPixels: 1 << 28, path: "e.jpg")
+                            }
+                            let segments = layout.segments(for: rows)
+                            let data = UnsafeRawBufferPointer(rebasing: file[layout.bytes(of: segments)])
+                            return try JPEGBands.decode(rows: rows, segments: segments, data: data,
+                                                        header: UnsafeRawBufferPointer(rebasing: file[..<layout.headerLength]),
+                                                        layout: layout, path: "e.jpg")
+                        }
+                        #expect(got[...] == whole[(first * rowBytes)..<((first + count) * rowBytes)],
+                                "\(sampling.name), restart \(restartRows), rows \(rows)")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("a band decode without its context MCU rows is refused, not decoded near enough")
+    func contextRequired() throws {
+        var rng = SeededRandom(seed: 0xC7)
+        let image = Self.photo(width: 50, height: 96, channels: 3, using: &rng)
+        let bytes = try JPEGCodec.encode(image)
+        let layout = try JPEGLayout.probe(bytes, path: "c.jpg", maxPixels: 1 << 28)
+        bytes.withUnsafeBytes { file in
+            let header = UnsafeRawBufferPointer(rebasing: file[..<layout.headerLength])
+            // Rows 16..<32 are segment 1; without segments 0 and 2 they lack their context.
+            let data = UnsafeRawBufferPointer(rebasing: file[layout.bytes(of: 1..<2)])
+            #expect(throws: ImageError.self) {
+                try JPEGBands.decode(rows: 16..<32, segments: 1..<2, data: data, header: header, layout: layout, path: "c.jpg")
+            }
+            // The right bytes under the wrong segment numbers: the restart markers say so.
+            let two = UnsafeRawBufferPointer(rebasing: file[layout.bytes(of: 1..<4)])
+            #expect(throws: ImageError.self) {
+                try JPEGBands.decode(rows: 48..<64, segments: 2..<5, data: two, header: header, layout: layout, path: "c.jpg")
+            }
+        }
+    }
+
+    // MARK: - Splits
+
+    @Test("the band split covers the rows in whole units, empty bands last, even without skip cost and front-loaded with it")
+    func split() async {
+        await propertyCheck(count: 500, input: Gen.int(in: 0...5000), Gen.int(in: 1...9), Gen.int(in: 1...64),
+                            Gen.int(in: 0...9)) { height, ranks, unit, cost in
+            let skipCost = Double(cost) / 10
+            let counts = JPEGBands.split(height: height, ranks: ranks, unit: unit, skipCost: skipCost)
+            #expect(counts.count == ranks && counts.reduce(0, +) == height)
+            let filled = counts.filter { $0 > 0 }
+            #expect(counts.prefix(filled.count).allSatisfy { $0 > 0 }, "empty bands last: \(counts)")
+            #expect(filled.dropLast().allSatisfy { $0 % unit == 0 }, "whole units: \(counts)")
+            if skipCost == 0, filled.count > 1 {
+                #expect(filled.dropLast().max()! - filled.dropLast().min()! <= unit, "even: \(counts)")
+            }
+            // The costs (skipped rows weighed, plus own rows) are as equal as whole units allow.
+            if filled.count == ranks, ranks > 1 {
+                var start = 0
+                var costs: [Double] = []
+                for n in counts { costs.append(skipCost * Double(start) + Double(n)); start += n }
+                let spread = costs.dropLast().max()! - costs.dropLast().min()!
+                #expect(spread <= Double(unit) * (1 + skipCost) + 1, "costs \(costs) for \(counts)")
+            }
+        }
+    }
+}
