@@ -264,6 +264,169 @@ struct JPEGBandTests {
         }
     }
 
+    @Test("Pillow's JPEGs: band decodes on 1-7 ranks equal Pillow's decode; progressive, CMYK and rotated ones decode whole")
+    func pillowFiles() throws {
+        guard try FormatReferences.require() else { return }
+        let cases = FormatReferences.cases("jpeg-").filter { !$0.stored }
+        #expect(cases.count >= 10)
+        for c in cases {
+            let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: c.file)))
+            let layout = try JPEGLayout.probe(bytes, path: c.file, maxPixels: 1 << 28)
+            // jpeg-restart has a restart marker every 3 MCUs: not whole MCU rows.
+            let whole = c.name == "jpeg-progressive" || c.name == "jpeg-cmyk" || c.name == "jpeg-restart"
+                || (c.name.hasPrefix("jpeg-orient-") && c.name != "jpeg-orient-1")
+            #expect(layout.isWhole == whole, "\(c.name): \(layout.strategy)")
+            if c.name.hasPrefix("jpeg-restart-") { #expect(layout.strategy == .restart, "\(c.name)") }
+            if c.name == "jpeg-photo" || c.name == "jpeg-gray" { #expect(layout.strategy == .skip, "\(c.name)") }
+            guard !layout.isWhole else { continue }
+            for ranks in 1...7 {
+                #expect(Self.decodeByBands(bytes, layout: layout, ranks: ranks, halo: ranks) == c.expected.pixels,
+                        "\(c.name), \(ranks) ranks")
+            }
+        }
+    }
+
+    // MARK: - Damage and lies
+
+    /// Never wrong: when every band of `bytes` decodes, the whole decode succeeds and gives
+    /// the same pixels. Returns whether the bands all decoded (on some rank count).
+    @discardableResult
+    static func expectNeverWrong(_ bytes: [UInt8], _ context: String) -> Bool {
+        guard let layout = try? JPEGLayout.probe(bytes, path: "d.jpg", maxPixels: 1 << 28) else {
+            #expect(throws: ImageError.self, "probe refused but the whole decode read it: \(context)") {
+                try JPEGCodec.decode(bytes, path: "d.jpg", maxPixels: 1 << 28)
+            }
+            return false
+        }
+        guard !layout.isWhole else { return false }
+        var decoded = false
+        for ranks in 1...4 {
+            guard let bands = decodeByBands(bytes, layout: layout, ranks: ranks, halo: 2) else { continue }
+            decoded = true
+            let whole = try? JPEGCodec.decode(bytes, path: "d.jpg", maxPixels: 1 << 28)
+            #expect(whole?.pixels == bands, "\(ranks) ranks decoded what the whole decode does not: \(context)")
+        }
+        return decoded
+    }
+
+    /// Where the restart markers are in a file: the offsets of their 0xFF bytes.
+    static func restartMarkers(_ bytes: [UInt8], from start: Int) -> [Int] {
+        (start..<(bytes.count - 1)).filter { bytes[$0] == 0xFF && (0xD0...0xD7).contains(bytes[$0 + 1]) }
+    }
+
+    @Test("damaged segments and lying markers under 1-4 ranks: a band decode refuses, or equals the whole decode")
+    func damagedAndLying() throws {
+        var rng = SeededRandom(seed: 0xDA4A6E)
+        for case_ in 0..<24 {
+            let channels = [1, 3][case_ % 2]
+            let image = Self.photo(width: Int.random(in: 20...90, using: &rng), height: Int.random(in: 40...130, using: &rng),
+                                   channels: channels, using: &rng)
+            let options = [JPEGEncodeOptions.bandsaw(), JPEGEncodeOptions(), JPEGEncodeOptions(restartRows: 2)][case_ % 3]
+            let good = try JPEGCodec.encode(image, options: options)
+            let layout = try JPEGLayout.probe(good, path: "g.jpg", maxPixels: 1 << 28)
+            let context = "case \(case_), \(layout.strategy)"
+            #expect(Self.expectNeverWrong(good, context), "the intact file decodes by bands: \(context)")
+            let start = layout.headerLength, end = good.count - 2
+            // Bytes of the entropy-coded data flipped.
+            for _ in 0..<12 {
+                var bad = good
+                bad[Int.random(in: start..<end, using: &rng)] ^= UInt8.random(in: 1...255, using: &rng)
+                Self.expectNeverWrong(bad, "\(context), flipped")
+            }
+            // Cut short anywhere; bytes taken out of a segment; a run of bytes repeated.
+            for _ in 0..<6 {
+                Self.expectNeverWrong(Array(good.prefix(Int.random(in: 2..<good.count, using: &rng))), "\(context), cut")
+                let at = Int.random(in: start..<(end - 4), using: &rng)
+                Self.expectNeverWrong(Array(good[..<at] + good[(at + 3)...]), "\(context), bytes removed at \(at)")
+                Self.expectNeverWrong(Array(good[..<at] + good[at..<(at + 4)] + good[at...]), "\(context), bytes repeated at \(at)")
+            }
+            let markers = Self.restartMarkers(good, from: start)
+            // A restart marker renumbered, removed, or one added inside a segment.
+            if let m = markers.randomElement(using: &rng) {
+                var renumbered = good
+                renumbered[m + 1] = 0xD0 + (renumbered[m + 1] - 0xD0 + UInt8.random(in: 1...7, using: &rng)) % 8
+                #expect(!Self.expectNeverWrong(renumbered, "\(context), renumbered"), "\(context): a renumbered marker decoded by bands")
+                Self.expectNeverWrong(Array(good[..<m] + good[(m + 2)...]), "\(context), marker removed")
+            }
+            let inside = Int.random(in: start..<end, using: &rng)
+            Self.expectNeverWrong(Array(good[..<inside] + [0xFF, 0xD0 + UInt8(case_ % 8)] + good[inside...]), "\(context), marker added")
+            // The restart interval lies (DRI edited), or the frame's height does.
+            if let dri = (2..<(start - 4)).first(where: { good[$0] == 0xFF && good[$0 + 1] == 0xDD }) {
+                for interval in [0, 1, 2, Int.random(in: 3...400, using: &rng), 65535] {
+                    var lie = good
+                    lie[dri + 4] = UInt8(interval >> 8); lie[dri + 5] = UInt8(interval & 0xFF)
+                    Self.expectNeverWrong(lie, "\(context), DRI \(interval)")
+                }
+            }
+            if let sof = (2..<(start - 4)).first(where: { good[$0] == 0xFF && good[$0 + 1] == 0xC0 }) {
+                for height in [1, image.height - 1, image.height + 1, image.height + 40, 4000] {
+                    var lie = good
+                    lie[sof + 5] = UInt8(height >> 8); lie[sof + 6] = UInt8(height & 0xFF)
+                    Self.expectNeverWrong(lie, "\(context), SOF height \(height)")
+                }
+            }
+        }
+    }
+
+    // MARK: - Other decoders
+
+    @Test("bandsaw's JPEGs read by Pillow, OpenCV and djpeg give bandsaw's pixels")
+    func otherDecoders() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bandsaw-jpeg-readers-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var rng = SeededRandom(seed: 0x0C7)
+        var files: [(path: String, image: Image)] = []
+        for (i, (width, height, channels)) in [(203, 149, 3), (64, 40, 1), (17, 301, 3)].enumerated() {
+            let original = Self.photo(width: width, height: height, channels: channels, using: &rng)
+            let bytes = try Self.encodeByBands(original, bands: Self.randomCuts(height: height, unit: JPEGBandEncoder.mcuRows(channels: channels),
+                                                                               ranks: 3, using: &rng))
+            let path = dir.appendingPathComponent("b\(i).jpg").path
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            files.append((path, try JPEGCodec.decode(bytes, path: path, maxPixels: 1 << 28)))
+        }
+        func run(_ tool: String, _ arguments: [String]) -> (status: Int32, output: [UInt8])? {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = [tool] + arguments
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = FileHandle.nullDevice
+            guard (try? process.run()) != nil else { return nil }
+            let output = [UInt8](pipe.fileHandleForReading.readDataToEndOfFile())
+            process.waitUntilExit()
+            return (process.terminationStatus, output)
+        }
+        // Pillow and OpenCV (as RGB) print each file's samples, the files in order.
+        let script = """
+        import sys
+        from PIL import Image
+        import cv2
+        for path in sys.argv[2:]:
+            if sys.argv[1] == "pillow":
+                sys.stdout.buffer.write(Image.open(path).tobytes())
+            else:
+                img = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+                if img.ndim == 3:
+                    img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+                sys.stdout.buffer.write(img.tobytes())
+        """
+        for reader in ["pillow", "opencv"] {
+            guard let (status, output) = run("python3", ["-c", script, reader] + files.map(\.path)), status == 0 else {
+                try #require(ProcessInfo.processInfo.environment["CI"] != "true", "\(reader) missing in CI")
+                continue
+            }
+            #expect(output == files.flatMap(\.image.pixels), "\(reader)")
+        }
+        for file in files {
+            guard let (status, output) = run("djpeg", ["-pnm", file.path]), status == 0 else {
+                try #require(ProcessInfo.processInfo.environment["CI"] != "true", "djpeg missing in CI")
+                continue
+            }
+            #expect(try decodeImage(bytes: output, path: "djpeg.pnm") == file.image, "djpeg, \(file.path)")
+        }
+    }
+
     // MARK: - Splits
 
     @Test("the band split covers the rows in whole units, empty bands last, even without skip cost and front-loaded with it")
