@@ -240,3 +240,11 @@ public enum JPEGBands {
         return result
     }
 }
+
+extension JPEGCodec {
+    /// Whether `bytes` start as a JPEG does (SOI and the next marker's 0xFF), as the format
+    /// sniffer reads them.
+    public static func hasSignature(_ bytes: [UInt8]) -> Bool {
+        bytes.count >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF
+    }
+}

@@ -40,14 +40,17 @@ struct JobHeader: Equatable {
     var pnmMaxval = 0, pnmDataOffset = 0
     /// Every rank writes its own PGM/PPM output rows (MPI-IO).
     var writesRows = false
+    /// Every rank encodes its own MCU rows of a JPEG output; rank 0 joins the pieces.
+    var encodesJPEGBands = false
 
     /// The header as the broadcast carries it.
     var wire: [Int64] {
         [Int64(status.rawValue), Int64(width), Int64(height), Int64(channels), encodesInParallel ? 1 : 0,
-         decode.rawValue, Int64(segments), Int64(pnmMaxval), Int64(pnmDataOffset), writesRows ? 1 : 0]
+         decode.rawValue, Int64(segments), Int64(pnmMaxval), Int64(pnmDataOffset), writesRows ? 1 : 0,
+         encodesJPEGBands ? 1 : 0]
     }
 
-    static let wireCount = 10
+    static let wireCount = 11
 
     init() {}
 
@@ -59,6 +62,7 @@ struct JobHeader: Equatable {
         decode = DecodeMode(rawValue: w[5]) ?? .whole
         segments = Int(w[6]); pnmMaxval = Int(w[7]); pnmDataOffset = Int(w[8])
         writesRows = w[9] == 1
+        encodesJPEGBands = w[10] == 1
     }
 }
 
@@ -74,8 +78,12 @@ enum DecodeMode: Int64 {
     case file = 3
     /// Every rank decodes its own rows of a TIFF, from the strips or tiles that hold them.
     case tiff = 4
+    /// Every rank decodes its own rows of a JPEG from the restart segments that hold them.
+    case jpegRestart = 5
+    /// Every rank decodes its own rows of a JPEG, skipping the rows above them.
+    case jpegSkip = 6
 
-    var name: String { ["whole", "segments", "rows", "mpiio", "tiff"][Int(rawValue)] }
+    var name: String { ["whole", "segments", "rows", "mpiio", "tiff", "jpeg-restart", "jpeg-skip"][Int(rawValue)] }
 }
 
 // MARK: - Agreement

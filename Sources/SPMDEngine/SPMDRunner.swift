@@ -176,6 +176,12 @@ public struct SPMDRunner {
         // strips or tiles, by PNG segments or unfiltered by rows where every rank succeeded,
         // else decoded whole on rank 0 and scattered.
         var plan = BandPlan(height: height, ranks: world.size, halo: firstHalo)
+        if header.encodesJPEGBands {
+            // Bands on the JPEG output's MCU rows, so every rank encodes its own.
+            let unit = JPEGBandEncoder.mcuRows(channels: outChannels)
+            plan = BandPlan(height: height, ownedCounts: JPEGBands.split(height: height, ranks: world.size, unit: unit),
+                            halo: firstHalo)
+        }
         var band: Band? = nil
         var decodeFailure: Failure? = nil
         if mode == .file {
@@ -212,15 +218,20 @@ public struct SPMDRunner {
             }
         } else if mode != .whole {
             // Rank 0 hands its read over (one owner, so the rows change in place uncopied).
-            var png: RestartablePNG? = nil, rows: FilteredRows? = nil
+            var png: RestartablePNG? = nil, rows: FilteredRows? = nil, jpeg: JPEGLayout? = nil
             if case .segments(let found) = source { png = found }
             if case .rows(let found) = source { rows = found }
+            if case .jpeg(let found) = source { jpeg = found }
             source = .none
             let decoded = mode == .segments
                 ? try decodeBySegments(png, height: height, width: width, channels: channels,
                                        segments: header.segments, halo: firstHalo, clock: &clock)
-                : try unfilterByRows(&rows, height: height, width: width, channels: channels,
+                : mode == .rows
+                ? try unfilterByRows(&rows, height: height, width: width, channels: channels,
                                      halo: firstHalo, clock: &clock)
+                : try decodeJPEGBands(jpeg, file: fileBytes, path: job?.input ?? "",
+                                      outputJPEGChannels: header.encodesJPEGBands ? outChannels : nil, halo: firstHalo,
+                                      clock: &clock)
             if let decoded {
                 (band, plan) = decoded
             } else if let job {
@@ -273,6 +284,13 @@ public struct SPMDRunner {
                 }
                 if let failure = try agree(.encode, encodeFailure) { return (failure.status, nil) }
                 bytes = try gatherPieces(piece!, output: output, plan: plan, clock: &clock)
+                if let failure = try agree(.gather) { return (failure.status, nil) }
+            } else if header.encodesJPEGBands && Self.jpegBandsAligned(plan, channels: outChannels) {
+                // Every rank encodes its own MCU rows; rank 0 joins the pieces.
+                var piece: JPEGBandEncoder.Piece? = nil
+                do throws(ImageError) { piece = try encodeJPEGBand(output, clock: &clock) } catch { encodeFailure = Failure(error) }
+                if let failure = try agree(.encode, encodeFailure) { return (failure.status, nil) }
+                bytes = try gatherJPEGPieces(piece, clock: &clock)
                 if let failure = try agree(.gather) { return (failure.status, nil) }
             } else {
                 let result = try gatherPixels(output, plan: plan, channels: outChannels, clock: &clock)
@@ -374,6 +392,7 @@ public struct SPMDRunner {
         let format = try? ImageFormat.forOutput(path: job.output)
         header.encodesInParallel = settings.encoding == .parallel && format == .png
         header.writesRows = settings.io == .mpiio && format == .pnm
+        header.encodesJPEGBands = settings.encoding == .parallel && format == .jpeg
         switch source {
         case .image(let image):
             (header.width, header.height, header.channels) = (image.width, image.height, image.channels)
@@ -391,6 +410,9 @@ public struct SPMDRunner {
         case .tiffFile(let tiff):
             (header.width, header.height, header.channels) = (tiff.width, tiff.height, tiff.channels)
             header.decode = .tiff
+        case .jpeg(let layout):
+            (header.width, header.height, header.channels) = (layout.width, layout.height, layout.channels)
+            header.decode = layout.strategy == .restart ? .jpegRestart : .jpegSkip
         case .failure, .none:
             header.status = .badImage
         }
@@ -411,6 +433,8 @@ public struct SPMDRunner {
         case pnmFile(PNMCodec.Header)
         /// A TIFF rank 0 has opened and checked: every rank decodes its own rows.
         case tiffFile(TIFFCodec.Reader)
+        /// A JPEG whose markers rank 0 has indexed: every rank decodes its own rows.
+        case jpeg(JPEGLayout)
         /// Why the input cannot be read.
         case failure(ImageError)
     }
@@ -429,6 +453,11 @@ public struct SPMDRunner {
                     return (.segments(png), bytes)
                 }
                 if let rows = PNGRows.inflate(bytes, maxPixels: settings.maxPixels) { return (.rows(rows), bytes) }
+                if JPEGCodec.hasSignature(bytes), bytes.count < Int(Int32.max),
+                   let layout = try? JPEGLayout.probe(bytes, path: job.input, maxPixels: settings.maxPixels,
+                                                      autorotate: settings.autorotate), !layout.isWhole {
+                    return (.jpeg(layout), bytes)
+                }
             }
             return (.image(try decodeImage(bytes: bytes, path: job.input, maxPixels: settings.maxPixels,
                                            autorotate: settings.autorotate)), [])
@@ -604,7 +633,7 @@ public struct SPMDRunner {
     }
 
     /// True on every rank when `ok` is true on every rank (one `MPI_Allreduce`).
-    private func everyRank(_ ok: Bool) throws -> Bool {
+    func everyRank(_ ok: Bool) throws -> Bool {
         try world.allReduce([ok ? 1 : 0], op: .min)[0] == 1
     }
 
