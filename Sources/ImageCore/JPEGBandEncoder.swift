@@ -38,7 +38,8 @@ public enum JPEGBandEncoder {
               band.width <= 65500, band.imageHeight <= 65500 else {
             throw .io(path: "", detail: "\(band.width)x\(band.imageHeight) is too large for JPEG (at most 65500 pixels a side) or the band is empty")
         }
-        let slice = band.slice(rows: rows)
+        // The band's own rows are encoded where they are (no copy of the pixels).
+        let slice = rows == band.rows ? band : band.slice(rows: rows)
         let opaque = Image(width: slice.width, height: slice.rowCount, channels: slice.channels, pixels: slice.pixels).withoutAlpha()
         var header = 0
         let bytes = try CCodec.encode(format: "JPEG") { out, count, msg, len in
