@@ -62,10 +62,20 @@ let package = Package(
         .executableTarget(name: "mpikit-checks", dependencies: ["ImageCore", "MPIKit"]),
 
         // MARK: - Tests
+        // Generators shared by the test targets.
+        .target(name: "TestSupport", dependencies: ["ImageCore"], path: "Tests/TestSupport"),
         .testTarget(
             name: "ImageCoreTests",
             dependencies: [
-                "ImageCore",
+                "ImageCore", "TestSupport",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        // The real engine on an in-process world of threads: no mpirun needed.
+        .testTarget(
+            name: "SPMDEngineTests",
+            dependencies: [
+                "SPMDEngine", "ImageCore", "MPIKit", "TestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),

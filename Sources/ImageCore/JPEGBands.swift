@@ -122,9 +122,26 @@ public struct JPEGLayout: Sendable, Equatable {
                 Int64(headerLength), Int64(sofHeightAt), Int64(dataEnd)]
     }
 
+    /// How many values ``wire`` has.
+    public static let wireCount = 10
+
+    /// Whether the headers before the first scan hold a DRI marker (a restart interval): a
+    /// quick look that skips the index's scan of the data for files without one.
+    public static func hasRestartInterval(_ bytes: [UInt8]) -> Bool {
+        var at = 2
+        while at + 4 <= bytes.count, bytes[at] == 0xFF {
+            let code = bytes[at + 1]
+            if code == 0xFF { at += 1; continue }  // a fill byte before the marker
+            if code == 0xDD { return true }
+            if code == 0xDA || code == 0xD9 { return false }
+            at += 2 + (Int(bytes[at + 2]) << 8 | Int(bytes[at + 3]))
+        }
+        return false
+    }
+
     /// A layout from ``wire`` (nil for a wire of the wrong length or impossible values).
     public init?(wire: [Int64]) {
-        guard wire.count == 10, wire.allSatisfy({ $0 >= 0 && $0 <= Int64(Int32.max) }) else { return nil }
+        guard wire.count == Self.wireCount, wire.allSatisfy({ $0 >= 0 && $0 <= Int64(Int32.max) }) else { return nil }
         let v = wire.map { Int($0) }
         strategy = v[0] == 1 ? .restart : v[0] == 2 ? .skip : .whole("")
         width = v[1]; height = v[2]; channels = v[3]; mcuHeight = v[4]; segmentRows = v[5]; segments = v[6]

@@ -1,5 +1,6 @@
 import ImageCore
 import PropertyBased
+import TestSupport
 import Testing
 
 /// The edge kernels against hand-computed images and against a plain, obviously-correct

@@ -1,6 +1,7 @@
 import Foundation
 @_spi(Testing) import ImageCore
 import PropertyBased
+import TestSupport
 import Testing
 
 /// JPEG by bands: the band encoder against libjpeg's serial encode, the marker index, and
@@ -19,10 +20,11 @@ struct JPEGBandTests {
         for y in 0..<height {
             for x in 0..<width {
                 for c in 0..<channels {
-                    let wave = 100 + 80 * sin(Double(x) * fx + Double(c)) * cos(Double(y) * fy)
-                    let step = x < edge ? 0.0 : 40.0
+                    let wave: Double = 100 + 80 * sin(Double(x) * fx + Double(c)) * cos(Double(y) * fy)
+                    let step: Double = x < edge ? 0 : 40
                     let noise = Double(Int.random(in: -6...6, using: &rng))
-                    image.pixels[(y * width + x) * channels + c] = UInt8(max(0, min(255, wave + step + noise)))
+                    let value: Double = min(255, max(0, wave + step + noise))
+                    image.pixels[(y * width + x) * channels + c] = UInt8(value)
                 }
             }
         }

@@ -1,4 +1,5 @@
 import ImageCore
+import TestSupport
 import Testing
 
 /// Row-parallel unfiltering: the split, and bands unfiltered apart equal the whole decode.

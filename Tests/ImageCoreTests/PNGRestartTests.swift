@@ -1,4 +1,5 @@
 @_spi(Testing) import ImageCore
+import TestSupport
 import Testing
 
 /// Restart points: the segment layout, files written with them by any band split, decoding

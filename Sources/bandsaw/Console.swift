@@ -6,17 +6,17 @@ import Glibc
 ///
 /// Writes go straight to the file descriptors (no stdio buffering), so lines from rank 0 are
 /// never held back or interleaved with mpirun's forwarding.
-public enum Console {
-    public static func out(_ text: String) { write(text + "\n", to: STDOUT_FILENO) }
+enum Console {
+    static func out(_ text: String) { write(text + "\n", to: STDOUT_FILENO) }
 
     /// Prints `error: <message>` as a single line (newlines in the message are flattened).
-    public static func error(_ message: String) {
+    static func error(_ message: String) {
         let line = message.split(whereSeparator: \.isNewline).joined(separator: " ")
         write("error: \(line)\n", to: STDERR_FILENO)
     }
 
     /// A remark that is not an error, on stderr.
-    public static func note(_ message: String) { write("bandsaw: \(message)\n", to: STDERR_FILENO) }
+    static func note(_ message: String) { write("bandsaw: \(message)\n", to: STDERR_FILENO) }
 
     private static func write(_ text: String, to fd: Int32) {
         var text = text

@@ -1,10 +1,10 @@
 import ImageCore
 
 /// SplitMix64: a tiny seeded generator, so every random case is rebuilt from one printed seed.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
+public struct SeededRandom: RandomNumberGenerator {
+    public var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -16,7 +16,7 @@ struct SeededRandom: RandomNumberGenerator {
 extension Image {
     /// Random samples with some structure: flat runs, hard steps and noise, so edge kernels
     /// see zero, small and saturating responses.
-    static func random(width: Int, height: Int, channels: Int, using rng: inout SeededRandom) -> Image {
+    public static func random(width: Int, height: Int, channels: Int, using rng: inout SeededRandom) -> Image {
         var pixels = [UInt8](repeating: 0, count: width * height * channels)
         let style = Int.random(in: 0..<3, using: &rng)
         for i in pixels.indices {
@@ -32,11 +32,11 @@ extension Image {
 
 /// One random image shape: mostly small, with the degenerate 1-row and 1-column cases and
 /// occasionally a wide image (about 2000 columns) to exercise long vector loops.
-struct Shape: CustomStringConvertible {
-    var width: Int, height: Int, channels: Int
-    var description: String { "\(width)x\(height)x\(channels)" }
+public struct Shape: CustomStringConvertible {
+    public var width: Int, height: Int, channels: Int
+    public var description: String { "\(width)x\(height)x\(channels)" }
 
-    static func random(using rng: inout SeededRandom, maxSide: Int = 300) -> Shape {
+    public static func random(using rng: inout SeededRandom, maxSide: Int = 300) -> Shape {
         func side() -> Int {
             switch Int.random(in: 0..<10, using: &rng) {
             case 0: return 1
@@ -51,13 +51,17 @@ struct Shape: CustomStringConvertible {
         }
         return Shape(width: width, height: height, channels: Int.random(in: 1...4, using: &rng))
     }
+
+    public init(width: Int, height: Int, channels: Int) {
+        self.width = width; self.height = height; self.channels = channels
+    }
 }
 
 extension FilterDescriptor {
     /// Parameters drawn uniformly from each spec's range (odd where required), narrowed toward
     /// the lower bound until the kernel's halo is at most `maxHalo`, which keeps big windows
     /// (and the test's run time) modest.
-    func randomParameters(using rng: inout SeededRandom, maxHalo: Int = 4) -> FilterParameters {
+    public func randomParameters(using rng: inout SeededRandom, maxHalo: Int = 4) -> FilterParameters {
         var uppers = parameters.map(\.range.upperBound)
         var refused = 0
         while true {
@@ -95,55 +99,14 @@ extension FilterDescriptor {
     }
 
     /// `name:k=v,...` for failure messages.
-    func label(_ parameters: FilterParameters) -> String {
+    public func label(_ parameters: FilterParameters) -> String {
         let kv = parameters.values.keys.sorted().map { "\($0)=\(parameters.values[$0]!)" }
         return kv.isEmpty ? name : "\(name):\(kv.joined(separator: ","))"
     }
 }
 
-/// The pipeline run the way the distributed driver runs it: rows split by `BandPlan` with the
-/// pipeline's total halo, each share computed from its needed rows alone, results concatenated.
-func bandedApply(_ pipeline: Pipeline, to image: Image, ranks: Int) -> Image {
-    guard pipeline.isLocal else {
-        return pipeline.parts.reduce(image) { bandedPart($1, to: $0, ranks: ranks).image }
-    }
-    let plan = BandPlan(height: image.height, ranks: ranks, halo: pipeline.totalHalo)
-    let channels = pipeline.outputChannels(forInput: image.channels)
-    var pixels: [UInt8] = []
-    pixels.reserveCapacity(image.width * image.height * channels)
-    for share in plan.shares where !share.owned.isEmpty {
-        let out = pipeline.apply(image.band(rows: share.needed), rows: share.owned)
-        precondition(out.rows == share.owned && out.channels == channels, "band came back with the wrong shape")
-        pixels += out.pixels
-    }
-    return Image(width: image.width, height: image.height, channels: channels, pixels: pixels)
-}
-
-/// One part of a pipeline (``Pipeline/parts``) in bands as the SPMD driver runs it: the local
-/// stages and the non-local stage's edge states on each band with the part's halo, then the
-/// hysteresis rounds between the bands (``HysteresisBand/settle(_:)``). Also returns the rounds.
-func bandedPart(_ part: Pipeline, to image: Image, ranks: Int) -> (image: Image, rounds: Int) {
-    guard let last = part.stages.last as? any NonLocalKernel else { return (bandedApply(part, to: image, ranks: ranks), 0) }
-    let plan = BandPlan(height: image.height, ranks: ranks, halo: part.totalHalo)
-    let local = Pipeline(Array(part.stages.dropLast()))
-    var bands = plan.shares.filter { !$0.owned.isEmpty }.map { share in
-        let input = image.band(rows: share.needed)
-        let prepared = local.apply(input, rows: input.rowsNeeded(for: share.owned, halo: last.halo))
-        return HysteresisBand(states: last.edgeStates(prepared, rows: share.owned))
-    }
-    let rounds = HysteresisBand.settle(&bands)
-    let pixels = bands.flatMap { $0.edges().pixels }
-    return (Image(width: image.width, height: image.height, channels: 1, pixels: pixels), rounds)
-}
-
-/// The pipeline run one stage at a time, each stage banded with its own halo: the mode where
-/// ranks exchange halos between stages.
-func perStageBandedApply(_ pipeline: Pipeline, to image: Image, ranks: Int) -> Image {
-    pipeline.stages.reduce(image) { bandedApply(Pipeline([$1]), to: $0, ranks: ranks) }
-}
-
 /// Where two images first differ, for failure messages.
-func firstDifference(_ a: Image, _ b: Image) -> String {
+public func firstDifference(_ a: Image, _ b: Image) -> String {
     guard a.width == b.width, a.height == b.height, a.channels == b.channels else {
         return "shapes \(a.width)x\(a.height)x\(a.channels) vs \(b.width)x\(b.height)x\(b.channels)"
     }
