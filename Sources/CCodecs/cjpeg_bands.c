@@ -119,7 +119,7 @@ uint32_t ccodec_jpeg_band_rows(int channels) { return channels == 1 ? 8u : 16u; 
 int ccodec_jpeg_encode_band(const uint8_t *pixels, uint32_t width, uint32_t rows, int channels, int quality,
                             uint32_t image_height, uint32_t first_row,
                             uint8_t **out, size_t *out_len, size_t *header_len, char *msg, size_t msglen) {
-    if (out == NULL || out_len == NULL || header_len == NULL) return CCODEC_BAD_ARGUMENT;
+    if (out == NULL || out_len == NULL || header_len == NULL) return CSTATUS_BAD_ARGUMENT;
     *out = NULL;
     *out_len = 0;
     *header_len = 0;
@@ -127,13 +127,13 @@ int ccodec_jpeg_encode_band(const uint8_t *pixels, uint32_t width, uint32_t rows
     if (pixels == NULL || (channels != 1 && channels != 3) || rows == 0 || image_height == 0
         || image_height > JPEG_MAX_DIMENSION || first_row % mcu != 0 || rows > image_height - first_row
         || first_row >= image_height || (first_row + rows < image_height && rows % mcu != 0)) {
-        return ccodec_fail(msg, msglen, CCODEC_BAD_ARGUMENT, "a JPEG band is whole MCU rows of the image");
+        return ccodec_fail(msg, msglen, CSTATUS_BAD_ARGUMENT, "a JPEG band is whole MCU rows of the image");
     }
     uint8_t *bytes = NULL;
     size_t len = 0;
     ccodec_jpeg_options options = ccodec_jpeg_bandsaw_options(quality);
     int rc = ccodec_jpeg_encode_options(pixels, width, rows, channels, &options, &bytes, &len, msg, msglen);
-    if (rc != CCODEC_OK) return rc;
+    if (rc != CSTATUS_OK) return rc;
     /* The band's encoder wrote its own headers (with the band's height), its segments with
      * restart markers numbered from 0, and EOI. */
     cjpeg_header_walk walk;
@@ -143,7 +143,7 @@ int ccodec_jpeg_encode_band(const uint8_t *pixels, uint32_t width, uint32_t rows
         || bytes[len - 1] != CJPEG_EOI
         || cjpeg_renumber(bytes + walk.data_at, len - 2 - walk.data_at, 0, first_mcu_row) != (long)band_mcu_rows - 1) {
         free(bytes);
-        return ccodec_fail(msg, msglen, CCODEC_WRITE_FAILED, "libjpeg wrote an unexpected band layout");
+        return ccodec_fail(msg, msglen, CSTATUS_WRITE_FAILED, "libjpeg wrote an unexpected band layout");
     }
     cjpeg_put16(bytes + walk.sof_height_at, image_height);
     /* In the whole file a restart marker follows every MCU row but the image's last. */
@@ -151,7 +151,7 @@ int ccodec_jpeg_encode_band(const uint8_t *pixels, uint32_t width, uint32_t rows
     *out = bytes;
     *out_len = len;
     *header_len = walk.data_at;
-    return CCODEC_OK;
+    return CSTATUS_OK;
 }
 
 /* MARK: - The marker index */
@@ -160,7 +160,7 @@ static int cjpeg_layout_with(cjpeg_ctx *ctx, struct jpeg_decompress_struct *cinf
                              uint64_t max_pixels, ccodec_jpeg_layout *layout, size_t *data_at, const char **whole) {
     if (setjmp(ctx->jump)) {
         jpeg_destroy_decompress(cinfo);
-        return ctx->status != CCODEC_OK ? ctx->status : CCODEC_CORRUPT;
+        return ctx->status != CSTATUS_OK ? ctx->status : CSTATUS_CORRUPT;
     }
     jpeg_create_decompress(cinfo);
     jpeg_mem_src(cinfo, data, (unsigned long)len);
@@ -172,7 +172,7 @@ static int cjpeg_layout_with(cjpeg_ctx *ctx, struct jpeg_decompress_struct *cinf
         ccodec_message(ctx->msg, ctx->msglen, "%lux%lu exceeds the pixel limit",
                        (unsigned long)layout->width, (unsigned long)layout->height);
         jpeg_destroy_decompress(cinfo);
-        return CCODEC_TOO_LARGE;
+        return CSTATUS_TOO_LARGE;
     }
     int max_h = 1, max_v = 1;
     for (int c = 0; c < cinfo->num_components; c++) {
@@ -196,12 +196,12 @@ static int cjpeg_layout_with(cjpeg_ctx *ctx, struct jpeg_decompress_struct *cinf
     else if (cinfo->comps_in_scan != cinfo->num_components) *whole = "components in separate scans";
     else if (cinfo->num_components == 1 && (max_h != 1 || max_v != 1)) *whole = "gray with sampling factors";
     jpeg_destroy_decompress(cinfo);
-    return CCODEC_OK;
+    return CSTATUS_OK;
 }
 
 int ccodec_jpeg_layout_read(const uint8_t *data, size_t len, uint64_t max_pixels, ccodec_jpeg_layout *layout,
                             uint64_t **starts, uint64_t **ends, char *msg, size_t msglen) {
-    if (data == NULL || layout == NULL || starts == NULL || ends == NULL) return CCODEC_BAD_ARGUMENT;
+    if (data == NULL || layout == NULL || starts == NULL || ends == NULL) return CSTATUS_BAD_ARGUMENT;
     memset(layout, 0, sizeof *layout);
     *starts = NULL;
     *ends = NULL;
@@ -212,14 +212,14 @@ int ccodec_jpeg_layout_read(const uint8_t *data, size_t len, uint64_t max_pixels
     size_t data_at = 0;
     const char *whole = NULL;
     int rc = cjpeg_layout_with(&ctx, &cinfo, data, len, max_pixels, layout, &data_at, &whole);
-    if (rc != CCODEC_OK) return rc;
+    if (rc != CSTATUS_OK) return rc;
     layout->kind = CCODEC_JPEG_WHOLE;
 
     cjpeg_header_walk walk;
     if (whole == NULL && (!cjpeg_walk_header(data, len, &walk) || walk.data_at != data_at)) {
         whole = "markers libjpeg reads otherwise";
     }
-    if (whole != NULL) return ccodec_fail(msg, msglen, CCODEC_OK, whole);
+    if (whole != NULL) return ccodec_fail(msg, msglen, CSTATUS_OK, whole);
     layout->header_len = walk.data_at;
     layout->sof_height_at = walk.sof_height_at;
 
@@ -230,7 +230,7 @@ int ccodec_jpeg_layout_read(const uint8_t *data, size_t len, uint64_t max_pixels
     if (s == NULL || e == NULL) {
         free(s);
         free(e);
-        return ccodec_fail(msg, msglen, CCODEC_NO_MEMORY, "no memory for the restart index");
+        return ccodec_fail(msg, msglen, CSTATUS_NO_MEMORY, "no memory for the restart index");
     }
     size_t at = walk.data_at, marker_at = 0;
     uint32_t n = 0;
@@ -250,7 +250,7 @@ int ccodec_jpeg_layout_read(const uint8_t *data, size_t len, uint64_t max_pixels
     if (whole != NULL) {
         free(s);
         free(e);
-        return ccodec_fail(msg, msglen, CCODEC_OK, whole);
+        return ccodec_fail(msg, msglen, CSTATUS_OK, whole);
     }
     e[n] = marker_at;
     layout->data_end = marker_at;
@@ -265,7 +265,7 @@ int ccodec_jpeg_layout_read(const uint8_t *data, size_t len, uint64_t max_pixels
         free(e);
     }
     ccodec_message(msg, msglen, "%s", "");
-    return CCODEC_OK;
+    return CSTATUS_OK;
 }
 
 /* MARK: - Decoding a band */
@@ -284,7 +284,7 @@ static int cjpeg_rows_with(cjpeg_ctx *ctx, struct jpeg_decompress_struct *cinfo,
                            uint8_t *out, size_t out_len) {
     if (setjmp(ctx->jump)) {
         jpeg_destroy_decompress(cinfo);
-        return ctx->status != CCODEC_OK ? ctx->status : CCODEC_CORRUPT;
+        return ctx->status != CSTATUS_OK ? ctx->status : CSTATUS_CORRUPT;
     }
     jpeg_create_decompress(cinfo);
     jpeg_mem_src(cinfo, stream, (unsigned long)len);
@@ -296,31 +296,31 @@ static int cjpeg_rows_with(cjpeg_ctx *ctx, struct jpeg_decompress_struct *cinfo,
         || (width != 0 && cinfo->image_width != width) || skip > cinfo->image_height
         || count > cinfo->image_height - skip || out_len / row_bytes < count) {
         jpeg_destroy_decompress(cinfo);
-        return ccodec_fail(ctx->msg, ctx->msglen, CCODEC_BAD_ARGUMENT, "rows outside the JPEG band");
+        return ccodec_fail(ctx->msg, ctx->msglen, CSTATUS_BAD_ARGUMENT, "rows outside the JPEG band");
     }
     jpeg_start_decompress(cinfo);
     ctx->scratch = (uint8_t *)malloc(row_bytes);
-    if (ctx->scratch == NULL) cjpeg_stop(ctx, CCODEC_NO_MEMORY, "no memory for a JPEG row");
+    if (ctx->scratch == NULL) cjpeg_stop(ctx, CSTATUS_NO_MEMORY, "no memory for a JPEG row");
     /* Skipping starts on an iMCU row: libjpeg-turbo's skip is wrong when it starts or ends
      * inside a row group with some upsamplers; the rows after it are decoded and dropped. */
     uint32_t imcu = (uint32_t)cinfo->max_v_samp_factor * DCTSIZE;
     uint32_t start = use_skip ? skip / imcu * imcu : 0;
-    if (start > 0 && jpeg_skip_scanlines(cinfo, start) != start) cjpeg_stop(ctx, CCODEC_CORRUPT, "JPEG skip fell short");
+    if (start > 0 && jpeg_skip_scanlines(cinfo, start) != start) cjpeg_stop(ctx, CSTATUS_CORRUPT, "JPEG skip fell short");
     while (cinfo->output_scanline < skip + count) {
         JDIMENSION line = cinfo->output_scanline;
         JSAMPROW target = line < skip ? ctx->scratch : out + (size_t)(line - skip) * row_bytes;
-        if (jpeg_read_scanlines(cinfo, &target, 1) != 1) cjpeg_stop(ctx, CCODEC_CORRUPT, "JPEG row missing");
+        if (jpeg_read_scanlines(cinfo, &target, 1) != 1) cjpeg_stop(ctx, CSTATUS_CORRUPT, "JPEG row missing");
     }
     if (cinfo->output_scanline == cinfo->output_height) jpeg_finish_decompress(cinfo);
     else jpeg_abort_decompress(cinfo);
     jpeg_destroy_decompress(cinfo);
-    return CCODEC_OK;
+    return CSTATUS_OK;
 }
 
 int ccodec_jpeg_decode_rows(const uint8_t *data, size_t len, uint64_t max_pixels,
                             uint32_t first_row, uint32_t row_count, uint8_t *out, size_t out_len,
                             char *msg, size_t msglen) {
-    if (data == NULL || out == NULL || row_count == 0) return CCODEC_BAD_ARGUMENT;
+    if (data == NULL || out == NULL || row_count == 0) return CSTATUS_BAD_ARGUMENT;
     cjpeg_ctx ctx;
     cjpeg_ctx_init(&ctx, msg, msglen);
     struct jpeg_decompress_struct cinfo;
@@ -334,11 +334,11 @@ int ccodec_jpeg_decode_segments(const ccodec_jpeg_layout *layout, const uint8_t 
                                 uint32_t first_segment, uint32_t segment_count, const uint8_t *data, size_t data_len,
                                 uint32_t first_row, uint32_t row_count, uint8_t *out, size_t out_len,
                                 char *msg, size_t msglen) {
-    if (layout == NULL || header == NULL || data == NULL || out == NULL) return CCODEC_BAD_ARGUMENT;
+    if (layout == NULL || header == NULL || data == NULL || out == NULL) return CSTATUS_BAD_ARGUMENT;
     if (layout->kind != CCODEC_JPEG_RESTART || layout->mcu_height == 0 || layout->segment_rows == 0
         || layout->sof_height_at + 2 > layout->header_len || segment_count == 0 || row_count == 0
         || first_segment >= layout->segments || segment_count > layout->segments - first_segment) {
-        return ccodec_fail(msg, msglen, CCODEC_BAD_ARGUMENT, "no such JPEG restart segments");
+        return ccodec_fail(msg, msglen, CSTATUS_BAD_ARGUMENT, "no such JPEG restart segments");
     }
     /* The segments' rows, and the rows that come out right: an MCU row in from each end
      * that is not the image's own. */
@@ -349,7 +349,7 @@ int ccodec_jpeg_decode_segments(const ccodec_jpeg_layout *layout, const uint8_t 
     uint64_t exact_top = top + (first_segment > 0 ? layout->mcu_height : 0);
     uint64_t exact_bottom = bottom - (bottom < layout->height ? layout->mcu_height : 0);
     if (first_row < exact_top || (uint64_t)first_row + row_count > exact_bottom) {
-        return ccodec_fail(msg, msglen, CCODEC_BAD_ARGUMENT, "JPEG rows without their context MCU rows");
+        return ccodec_fail(msg, msglen, CSTATUS_BAD_ARGUMENT, "JPEG rows without their context MCU rows");
     }
     /* The file's headers with the segments' height, the segments with their restart
      * markers renumbered from 0, and EOI. */
@@ -357,7 +357,7 @@ int ccodec_jpeg_decode_segments(const ccodec_jpeg_layout *layout, const uint8_t 
     cjpeg_ctx_init(&ctx, msg, msglen);
     size_t len = layout->header_len + data_len + 2;
     ctx.stream = (uint8_t *)malloc(len);
-    if (ctx.stream == NULL) return ccodec_fail(msg, msglen, CCODEC_NO_MEMORY, "no memory for a JPEG band");
+    if (ctx.stream == NULL) return ccodec_fail(msg, msglen, CSTATUS_NO_MEMORY, "no memory for a JPEG band");
     memcpy(ctx.stream, header, layout->header_len);
     memcpy(ctx.stream + layout->header_len, data, data_len);
     ctx.stream[len - 2] = 0xFF;
@@ -365,7 +365,7 @@ int ccodec_jpeg_decode_segments(const ccodec_jpeg_layout *layout, const uint8_t 
     cjpeg_put16(ctx.stream + layout->sof_height_at, (uint32_t)(bottom - top));
     if (cjpeg_renumber(ctx.stream + layout->header_len, data_len, first_segment, 0) != (long)segment_count - 1) {
         free(ctx.stream);
-        return ccodec_fail(msg, msglen, CCODEC_CORRUPT, "restart markers out of place in a JPEG band");
+        return ccodec_fail(msg, msglen, CSTATUS_CORRUPT, "restart markers out of place in a JPEG band");
     }
     struct jpeg_decompress_struct cinfo;
     cinfo.err = &ctx.pub;

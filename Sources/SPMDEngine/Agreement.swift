@@ -1,7 +1,9 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import ImageCodecs
 import ImageCore
+import ImageFilters
 import MPIKit
 
 /// How a run or one image ended, in rising order of severity: the ranks agree on the worst.

@@ -1,4 +1,6 @@
+import ImageCodecs
 import ImageCore
+import ImageFilters
 
 extension ImageRun {
     /// This rank's band through the pipeline; returns its owned output rows and, per non-local

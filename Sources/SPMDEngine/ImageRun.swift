@@ -1,4 +1,6 @@
+import ImageCodecs
 import ImageCore
+import ImageFilters
 import MPIKit
 
 /// Who this rank is for one image: rank 0 holds the job (its input and output), every other

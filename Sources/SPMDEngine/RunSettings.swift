@@ -1,4 +1,6 @@
+import ImageCodecs
 import ImageCore
+import ImageFilters
 
 /// One input image and where its result goes (known to rank 0 only).
 public struct ImageJob: Sendable, Equatable {

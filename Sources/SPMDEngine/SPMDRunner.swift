@@ -2,6 +2,8 @@
 import Glibc
 #endif
 import ImageCore
+import ImageCodecs
+import ImageFilters
 import MPIKit
 
 /// Rank 0's list of images, or why there is none (a usage error found while listing them).

@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -28,8 +29,14 @@ public enum TemporaryFiles {
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 
+    /// Serialises ``track(_:)``: several images may be written at once in one process (the
+    /// engine tests' in-process worlds), and two threads must not free the same string.
+    private static let lock = NSLock()
+
     /// Records the temporary file being written (nil: none any more).
     static func track(_ path: String?) {
+        lock.lock()
+        defer { lock.unlock() }
         let old = pendingTemporary
         pendingTemporary = path.map { strdup($0) }
         free(old)

@@ -3,6 +3,8 @@ import Foundation
 import Glibc
 #endif
 import ImageCore
+import ImageCodecs
+import ImageFilters
 import MPIKit
 
 /// The phases of one distributed image, in the order they happen.

@@ -4,6 +4,8 @@ import Glibc
 import ArgumentParser
 import Foundation
 import ImageCore
+import ImageCodecs
+import ImageFilters
 import MPIKit
 import SPMDEngine
 

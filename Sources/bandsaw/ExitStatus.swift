@@ -1,4 +1,7 @@
+import ImageCodecs
 import ImageCore
+import ImageFilters
+import ImageFilters
 import MPIKit
 import SPMDEngine
 

@@ -1,5 +1,7 @@
 import Foundation
+import ImageCodecs
 import ImageCore
+import ImageFilters
 import SPMDEngine
 
 /// What a run prints on rank 0: each image's error line or timing table as it ends, then the

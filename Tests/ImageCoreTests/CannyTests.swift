@@ -1,4 +1,6 @@
 import ImageCore
+import ImageFilters
+import TestSupport
 import PropertyBased
 import TestSupport
 import Testing

@@ -1,4 +1,5 @@
 import ImageCore
+import ImageFilters
 import PropertyBased
 import TestSupport
 import Testing

@@ -1,5 +1,6 @@
 import Foundation
-@_spi(Testing) import ImageCore
+@_spi(Testing) import ImageCodecs
+import ImageCore
 import PropertyBased
 import TestSupport
 import Testing

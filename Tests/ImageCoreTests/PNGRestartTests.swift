@@ -1,4 +1,5 @@
-@_spi(Testing) import ImageCore
+import ImageCore
+@_spi(Testing) import ImageCodecs
 import TestSupport
 import Testing
 

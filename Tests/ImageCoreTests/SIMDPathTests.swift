@@ -1,5 +1,6 @@
 import Foundation
-@testable import ImageCore
+import ImageCore
+@testable import ImageFilters
 import PropertyBased
 import TestSupport
 import Testing

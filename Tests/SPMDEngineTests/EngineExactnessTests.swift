@@ -1,4 +1,6 @@
+import ImageCodecs
 import ImageCore
+import ImageFilters
 import PropertyBased
 @testable import SPMDEngine
 import TestSupport

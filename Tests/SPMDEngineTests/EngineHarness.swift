@@ -1,5 +1,7 @@
 import Foundation
+import ImageCodecs
 import ImageCore
+import ImageFilters
 import MPIKit
 @testable import SPMDEngine
 

@@ -1,5 +1,7 @@
 import Foundation
-@_spi(Testing) import ImageCore
+@_spi(Testing) import ImageCodecs
+import ImageCore
+import ImageFilters
 import PropertyBased
 @testable import SPMDEngine
 import TestSupport

@@ -1,4 +1,6 @@
 import ImageCore
+import ImageFilters
+import TestSupport
 
 /// SplitMix64: a tiny seeded generator, so every random case is rebuilt from one printed seed.
 public struct SeededRandom: RandomNumberGenerator {

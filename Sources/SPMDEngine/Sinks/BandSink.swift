@@ -1,4 +1,6 @@
+import ImageCodecs
 import ImageCore
+import ImageFilters
 
 /// One way a result leaves the ranks: every rank hands over its owned output rows, and rank 0
 /// ends with a finished temporary file, renamed into place once every rank agrees.

@@ -1,4 +1,6 @@
+import ImageCodecs
 import ImageCore
+import ImageFilters
 
 /// One gather brings every rank's output rows to rank 0, which encodes the whole image in the
 /// output's format and writes it. Serves every format.

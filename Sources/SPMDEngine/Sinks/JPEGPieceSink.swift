@@ -1,3 +1,4 @@
+import ImageCodecs
 import ImageCore
 
 /// JPEG output, encoded in parallel: every rank encodes its own MCU rows with libjpeg-turbo

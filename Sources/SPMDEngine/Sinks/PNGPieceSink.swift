@@ -1,4 +1,6 @@
+import ImageCodecs
 import ImageCore
+import ImageFilters
 
 /// PNG output, encoded in parallel: every rank PNG-filters and deflates its own output rows,
 /// and rank 0 gathers the compressed pieces (far fewer bytes than pixels) and stitches one

@@ -1,7 +1,9 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import ImageCodecs
 import ImageCore
+import ImageFilters
 import MPIKit
 
 /// PGM/PPM output with `--io mpiio`: every rank writes its own output rows with one

@@ -1,3 +1,4 @@
+import ImageCodecs
 import ImageCore
 
 /// What the two JPEG band sources (``JPEGRestartSource``, ``JPEGSkipSource``) share: rank 0's

@@ -1,3 +1,4 @@
+import ImageCodecs
 import ImageCore
 
 /// A JPEG with a restart marker after every k MCU rows (bandsaw's own output, most phone

@@ -1,3 +1,4 @@
+import ImageCodecs
 import ImageCore
 
 /// A baseline JPEG without usable restart markers (Pillow's, most encoders' default): rank 0

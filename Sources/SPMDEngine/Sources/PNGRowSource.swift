@@ -1,4 +1,6 @@
+import ImageCodecs
 import ImageCore
+import ImageFilters
 
 /// An 8-bit PNG without restart points: rank 0 inflates it (that part is serial) and every
 /// rank unfilters its own rows. One scatter sends each rank its filtered rows (a filter byte

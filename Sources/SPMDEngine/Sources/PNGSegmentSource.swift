@@ -1,4 +1,6 @@
+import ImageCodecs
 import ImageCore
+import ImageFilters
 
 /// A PNG bandsaw wrote (with restart points, a mARK chunk): every rank decodes its own whole
 /// segments. Rank 0 sends each rank its part of the compressed stream (one scatter, no byte

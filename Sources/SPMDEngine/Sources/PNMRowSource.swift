@@ -1,4 +1,6 @@
+import ImageCodecs
 import ImageCore
+import ImageFilters
 
 /// A binary PGM/PPM with `--io mpiio`: every rank reads the rows it needs (owned and halo)
 /// with one collective file read. No pixel passes through rank 0, and no rank holds more than

@@ -1,4 +1,6 @@
+import ImageCodecs
 import ImageCore
+import ImageFilters
 
 /// A TIFF every rank can open: every rank decodes the rows it needs (owned and halo) with its
 /// own libtiff handle on the file, reading only the strips or tiles that hold them. No pixel

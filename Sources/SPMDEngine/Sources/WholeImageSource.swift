@@ -1,4 +1,6 @@
+import ImageCodecs
 import ImageCore
+import ImageFilters
 
 /// Rank 0 decodes the whole image; one scatter gives each rank its owned rows, and the halo
 /// rows come from the neighbours. Serves every file, and takes over when another source
