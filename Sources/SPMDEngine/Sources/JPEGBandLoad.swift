@@ -10,6 +10,9 @@ struct JPEGBandLoad {
     var layout: JPEGLayout?
     var file: [UInt8]
 
+    /// The image's size, as rank 0's index gives it.
+    var shape: Shape { Shape(width: layout?.width ?? 0, height: layout?.height ?? 0, channels: layout?.channels ?? 0) }
+
     /// What a skipped row costs against a row decoded, filtered and encoded (the split's
     /// `skipCost`): skipping entropy-decodes without the IDCT and colour conversion, about half
     /// a row's decode for a quality-90 photo on libjpeg-turbo 2.1 (measured), and the decode

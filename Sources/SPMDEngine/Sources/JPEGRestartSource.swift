@@ -13,11 +13,7 @@ struct JPEGRestartSource: BandSource {
 
     init(worker parameters: [Int64], shape: Shape) { self.shape = shape }
 
-    private init(_ found: JPEGBandLoad) {
-        self.found = found
-        let layout = found.layout!
-        shape = Shape(width: layout.width, height: layout.height, channels: layout.channels)
-    }
+    private init(_ found: JPEGBandLoad) { self.found = found; shape = found.shape }
 
     static func probe(_ input: InputFile, settings: RunSettings, ranks: Int) throws(ImageError) -> Self? {
         try JPEGBandLoad.probe(input, settings: settings, ranks: ranks, strategy: .restart).map(Self.init)
