@@ -13,11 +13,13 @@ struct JPEGBandLoad {
     /// The image's size, as rank 0's index gives it.
     var shape: Shape { Shape(width: layout?.width ?? 0, height: layout?.height ?? 0, channels: layout?.channels ?? 0) }
 
-    /// What a skipped row costs against a row decoded, filtered and encoded (the split's
-    /// `skipCost`): skipping entropy-decodes without the IDCT and colour conversion, about half
-    /// a row's decode for a quality-90 photo on libjpeg-turbo 2.1 (measured), and the decode
-    /// about a third of a row's cost through sobel and a JPEG encode.
-    static let skipCost = 0.15
+    /// What the split weighs a skipped row at (``JPEGBands/split(height:ranks:unit:skipCost:)``).
+    /// Skipping a row costs about half its decode (libjpeg-turbo 2.1, a quality-90 photo:
+    /// 25 of 50 ms CPU for all 16 MP), so the last rank's decode is the longest. But the ranks
+    /// agree once every band is loaded, and the filter and the encode after that outweigh the
+    /// decode (sobel and a JPEG encode: 83 against 50 ms), so shifting rows to the first rank to
+    /// even out the decode costs more afterwards than it saves before: the even split is best.
+    static let skipCost = 0.0
 
     /// Rank 0: the file's index when it is a JPEG whose bands decode `strategy`'s way.
     static func probe(_ input: InputFile, settings: RunSettings, ranks: Int,
