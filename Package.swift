@@ -68,16 +68,26 @@ let package = Package(
             ]
         ),
 
-        .executableTarget(name: "bandsaw-bench", dependencies: ["ImageCore", "ImageCodecs", "ImageFilters"]),
+        .executableTarget(
+            name: "bandsaw-bench",
+            dependencies: [
+                "ImageCore", "ImageCodecs", "ImageFilters",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         // MPIKit's own checks, run under mpirun by the tests (MPIKitTests).
         .executableTarget(name: "mpikit-checks", dependencies: ["ImageCore", "MPIKit"]),
 
         // MARK: - Tests
-        // Helpers every test target shares (test images, the harness that runs the built
-        // executable); a regular target, so it is never shipped in a product.
+        // What every test target shares: the test images and their generators, the harness that
+        // runs the built executable, the one mpirun command builder and the needs-mpirun trait.
+        // A regular target, in no product.
         .target(
             name: "TestSupport",
-            dependencies: ["ImageCore", "ImageCodecs", "ImageFilters"],
+            dependencies: [
+                "ImageCore", "ImageFilters",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
             path: "Tests/TestSupport"
         ),
         .testTarget(

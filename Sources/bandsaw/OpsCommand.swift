@@ -32,9 +32,9 @@ struct OpsCommand: ParsableCommand {
         for f in Filters.all {
             let kernel = f.make(f.defaults), halo = kernel.halo
             Console.out(f.name + String(repeating: " ", count: max(0, 10 - f.name.count)) + " \(f.summary)")
-            // A non-local filter's halo covers only its local part; the rest crosses bands in rounds.
+            // A non-local filter's halo covers only its local part; the rest is joined across bands.
             let reach = kernel is any NonLocalKernel
-                ? "; non-local: then hysteresis across all bands, exchanged until nothing changes" : ""
+                ? "; non-local: then hysteresis across all bands, joined in one exchange" : ""
             Console.out("           output: \(f.outputMode.rawValue); halo at defaults: \(halo) row\(halo == 1 ? "" : "s")\(reach)")
             for p in f.parameters {
                 Console.out("           \(p.name)=\(formatDefault(p)): \(p.help) (\(p.expectation))")
