@@ -26,8 +26,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import bench  # noqa: E402  (the image builder, the idle wait and the machine record)
+from bench import common, images, machine, peers  # noqa: E402  (the image builder, the idle wait, the OpenCV case)
 
+PHASES = ["read", "broadcast", "scatter", "decode", "halo", "compute", "encode", "gather", "write"]
 CASES = {"sobel": "sobel", "gaussian": "gaussian:sigma=8"}
 VIPS = {"sobel": ["sobel"], "gaussian": ["gaussblur"]}
 VIPS_ARGS = {"sobel": [], "gaussian": ["8"]}
@@ -36,7 +37,7 @@ VIPS_ARGS = {"sobel": [], "gaussian": ["8"]}
 def make_jpegs(mp, tmp):
     """The size's photo as Pillow's JPEG without and with a restart marker every MCU row."""
     from PIL import Image
-    png = bench.make_image(mp, tmp)
+    png = images.make_image(mp, tmp)
     paths = {"no restart (Pillow)": png[:-4] + ".q90.jpg", "restart every MCU row": png[:-4] + ".q90-rst.jpg"}
     image = None
     for label, path in paths.items():
@@ -84,11 +85,11 @@ def run_bandsaw(args, env, wrapper, image, case, ranks, out, runs):
         rep = json.load(open(report))["images"][0]
         walls.append(wall)
         totals.append(rep["phases"]["total_ms"])
-        phases.append({k: rep["phases"][k]["max_ms"] for k in bench.PHASES})
+        phases.append({k: rep["phases"][k]["max_ms"] for k in PHASES})
         rank0.append(peaks[0] if peaks else None)
         decode = rep["decode"]
     return {"tool": "bandsaw", "ranks": ranks, "wall_s": spread(walls), "read_write_ms": spread(totals),
-            "phases_max_ms": {k: median([p[k] for p in phases]) for k in bench.PHASES},
+            "phases_max_ms": {k: median([p[k] for p in phases]) for k in PHASES},
             "rank0_peak_rss_mib": median([r for r in rank0 if r]), "decode": decode}
 
 
@@ -102,10 +103,10 @@ def run_vips(env, image, case, out, threads, runs):
 def child_opencv(argv):
     """`bench_jpeg.py _opencv CASE IN OUT`: imread + filter + imwrite as one OpenCV script."""
     case, src, dst = argv
-    cv2 = bench._cv()
+    cv2 = peers._cv()
     t0 = time.perf_counter()
     image = cv2.imread(src, cv2.IMREAD_COLOR)
-    result = bench.opencv_filter(case, image)
+    result = peers.opencv_filter(case, image)
     cv2.imwrite(dst, result, [cv2.IMWRITE_JPEG_QUALITY, 90])
     print(json.dumps({"inside_ms": (time.perf_counter() - t0) * 1000}))
 
@@ -154,8 +155,8 @@ def main(argv):
     ap.add_argument("--runs-64", type=int, default=3)
     ap.add_argument("--cases", default="sobel,gaussian")
     ap.add_argument("--wait-idle", type=int, default=300, help="seconds to wait for an idle machine (0: don't)")
-    ap.add_argument("--bandsaw", default=os.path.join(bench.ROOT, ".build-bench", "release", "bandsaw"))
-    ap.add_argument("--out", default=os.path.join(bench.ROOT, "bench-results"))
+    ap.add_argument("--bandsaw", default=os.path.join(common.ROOT, ".build-bench", "release", "bandsaw"))
+    ap.add_argument("--out", default=os.path.join(common.ROOT, "bench-results"))
     args = ap.parse_args(argv)
     for tool in ("mpirun", "vips"):
         if shutil.which(tool) is None:
@@ -166,17 +167,17 @@ def main(argv):
     with open(wrapper, "w") as f:
         f.write('#!/bin/sh\nexec /usr/bin/time -f %M -o "$BENCH_MEM.${OMPI_COMM_WORLD_RANK:-0}" "$@"\n')
     os.chmod(wrapper, 0o755)
-    env = dict(os.environ, **bench.MPI_ENV, BENCH_MEM=os.path.join(tmp, "jpegmem"))
+    env = dict(os.environ, **common.MPI_ENV, BENCH_MEM=os.path.join(tmp, "jpegmem"))
     if args.wait_idle:
-        bench.wait_until_idle(args.wait_idle)
-    results = {"git_head": bench.sh(f"git -C {bench.ROOT} rev-parse --short HEAD"), "machine": bench.machine_info(),
-               "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "uptime_before": bench.sh("uptime"),
+        machine.wait_until_idle(args.wait_idle)
+    results = {"git_head": machine.sh(f"git -C {common.ROOT} rev-parse --short HEAD"), "machine": machine.machine_info(),
+               "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "uptime_before": machine.sh("uptime"),
                "runs": args.runs, "runs_64": args.runs_64, "cells": [], "ratios": []}
     for mp in [int(s) for s in args.sizes.split(",")]:
         runs = args.runs_64 if mp >= 64 else args.runs
         for label, image in make_jpegs(mp, tmp).items():
             for case in args.cases.split(","):
-                bench.log(f"{mp} MP, {label}, {case}")
+                common.log(f"{mp} MP, {label}, {case}")
                 cells = {}
                 outs = {}
                 for ranks in (0, 2):
@@ -196,7 +197,7 @@ def main(argv):
                     "rank0_memory_ratio": two["rank0_peak_rss_mib"] / one["rank0_peak_rss_mib"],
                     "identical": open(outs[0], "rb").read() == open(outs[2], "rb").read()})
                 json.dump(results, open(os.path.join(args.out, "jpeg.json"), "w"), indent=1)
-    results["uptime_after"] = bench.sh("uptime")
+    results["uptime_after"] = machine.sh("uptime")
     json.dump(results, open(os.path.join(args.out, "jpeg.json"), "w"), indent=1)
     write_markdown(results, os.path.join(args.out, "jpeg.md"))
     print(open(os.path.join(args.out, "jpeg.md")).read())
