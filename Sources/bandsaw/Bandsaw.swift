@@ -60,10 +60,10 @@ struct ProcessCommand: ParsableCommand {
     @Flag(help: "Keep a JPEG's stored orientation instead of turning it upright by its EXIF orientation.")
     var noAutorotate = false
 
-    @Option(help: "Who deflates PNG output: parallel (every rank its own rows, rank 0 stitches) or serial (rank 0 alone, libpng).")
+    @Option(help: "Who encodes PNG and JPEG output: parallel (every rank its own rows, rank 0 stitches) or serial (rank 0 alone, libpng or libjpeg; a JPEG's bytes are the same either way).")
     var encode: PNGEncoding = .parallel
 
-    @Option(help: "Who decodes a PNG or TIFF on more than one rank: auto (shared: every rank its own PNG restart segments or rows' unfiltering, its own TIFF strips or tiles) or whole (rank 0 alone).")
+    @Option(help: "Who decodes a PNG, TIFF or JPEG on more than one rank: auto (shared: every rank its own PNG restart segments or rows' unfiltering, its own TIFF strips or tiles, its own JPEG restart segments or rows after a skip) or whole (rank 0 alone).")
     var decode: SharedDecode = .auto
 
     @Option(help: "Who reads and writes PGM/PPM: root (rank 0) or mpiio (every rank its own rows; the files must be on a filesystem every rank sees).")
