@@ -66,6 +66,7 @@ stale() {
     [ -n "$(find "$@" -newer "$target" -print -quit 2>/dev/null)" ]
 }
 
+# shellcheck disable=SC2054 # the commas are clang's sanitizer list, not array separators
 c_flags=(-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -fuse-ld=lld
          -ISources/CStatus/include -ISources/CPNG/include -ISources/CCodecs/include)
 
@@ -158,7 +159,7 @@ for t in "${c_targets[@]}" "${swift_targets[@]}"; do
         pnm) seeds+=(Tests/Fixtures/variants) ;;
     esac
     dict=()
-    [ -n "${dicts[$t]:-}" ] && dict=(-dict=fuzz/dict/${dicts[$t]}.dict)
+    [ -n "${dicts[$t]:-}" ] && dict=("-dict=fuzz/dict/${dicts[$t]}.dict")
     artifacts=$out/artifacts/$t/
     rm -rf "$artifacts"; mkdir -p "$artifacts"
     log=$out/$t.log
