@@ -52,6 +52,9 @@ Options:
                         (default).
   --no-show             Only print where the result went.
   --json                Print the timing report as JSON instead of a table.
+  --schedule MODE       For a folder: auto (default; whole images dealt to the ranks as
+                        they become free, outsized ones banded), images, or bands.
+  --skip-existing       For a folder: skip inputs whose output exists (resume a batch).
   -h, --help            This help.
 
 Environment: BANDSAW_BIN (use this executable instead of building), MPIRUN (default mpirun),
@@ -84,6 +87,7 @@ nodes=""
 baseline=0
 show="auto"
 json=0
+batch_flags=()
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -99,6 +103,8 @@ while [ $# -gt 0 ]; do
         --show) show=1; shift ;;
         --no-show) show=0; shift ;;
         --json) json=1; shift ;;
+        --schedule) [ $# -ge 2 ] || die "$1 needs a value" 2; batch_flags+=(--schedule "$2"); shift 2 ;;
+        --skip-existing) batch_flags+=(--skip-existing); shift ;;
         -*) die "unknown option $1 (see $prog --help)" 2 ;;
         *) [ -z "$input" ] || die "only one IMAGE or FOLDER, got '$input' and '$1'" 2; input=$1; shift ;;
     esac
@@ -173,7 +179,7 @@ if [ -z "${BANDSAW_BIN:-}" ]; then
 fi
 [ -x "$bin" ] || die "$bin: executable not found"
 
-out_flags=()
+out_flags=("${batch_flags[@]}")
 [ "$json" -eq 1 ] && out_flags+=(--json)
 
 # Prints where the result went and shows it; every way of running ends here.
@@ -270,6 +276,21 @@ elif [ "$status" -gt 128 ] && [ "$status" -le 192 ]; then
     exit 1
 fi
 [ "$status" -eq 0 ] || { [ "$status" -le 3 ] || echo "error: the bandsaw job failed (exit $status)" >&2; exit "$status"; }
+
+# A folder: images per second over the batch, and how the images and busy time fell on the ranks.
+elapsed=$(grep -o '"elapsed_ms":[0-9.]*' "$report" | cut -d: -f2 || true)
+if [ -n "$elapsed" ]; then
+    images=$(grep -o '"schedule":"\(dealt\|banded\)"' "$report" | wc -l)
+    grep -o '"rank_load":\[[^]]*\]' "$report" | grep -o '{[^}]*}' | sed 's/[{}"]//g; s/[a-z_]*://g' \
+        | awk -F, -v ms="$elapsed" -v n="$images" '
+            { busy[NR] = $1; imgs[NR] = $2 }
+            END {
+                s = ms / 1000
+                printf "batch: %d images in %.2f s, %.1f images/s\n", n, s, (s > 0 ? n / s : 0)
+                for (r = 1; r <= NR; r++)
+                    printf "  rank %d: %d images, busy %.2f s (%.0f%%)\n", r - 1, imgs[r], busy[r], (s > 0 ? 100 * busy[r] / s : 0)
+            }' >&2
+fi
 
 total_ms() { grep -o '"total_ms":[0-9.]*' "$1" | cut -d: -f2 | awk '{s += $1} END {printf "%.3f", s}'; }
 if [ "$baseline" -eq 1 ]; then

@@ -10,6 +10,9 @@
 #   scripts/bench.sh --kernels [bandsaw-bench options]
 #                               # one-core kernels on every SIMD path against OpenCV
 #                               # (bandsaw-bench --compare-opencv), to bench-results/kernels.md
+#   scripts/bench.sh --dataset [--quick] [--runs N]
+#                               # folders of many images (scripts/bench_dataset.py), to
+#                               # bench-results/dataset.md
 #
 # Creates .bench-venv/ (Python packages from scripts/bench_requirements.txt), builds the release
 # executable in .build-bench/, then runs scripts/bench.py, which writes bench-results/
@@ -55,6 +58,11 @@ swift build -c release --product bandsaw --scratch-path .build-bench >&2
 if [ "${1:-}" = "--jpeg" ]; then
     shift
     exec .bench-venv/bin/python scripts/bench_jpeg.py --bandsaw .build-bench/release/bandsaw "$@"
+fi
+
+if [ "${1:-}" = "--dataset" ]; then
+    shift
+    exec .bench-venv/bin/python scripts/bench_dataset.py --bandsaw .build-bench/release/bandsaw "$@"
 fi
 
 exec .bench-venv/bin/python scripts/bench.py --bandsaw .build-bench/release/bandsaw "$@"

@@ -69,6 +69,12 @@ struct ProcessCommand: ParsableCommand {
     @Option(help: "Who reads and writes PGM/PPM: root (rank 0) or mpiio (every rank its own rows; the files must be on a filesystem every rank sees).")
     var io: PNMAccess = .root
 
+    @Option(help: "How a batch is spread over the ranks: auto (whole images dealt to ranks as they become free, outsized ones banded at the end), images (every image dealt whole) or bands (every image banded across all ranks). A single image is always banded.")
+    var schedule: Schedule = .auto
+
+    @Flag(help: "Skip every input whose output already exists (outputs appear only complete, so a rerun finishes an interrupted batch).")
+    var skipExisting = false
+
     @Flag(help: "Print timings as JSON instead of a table.")
     var json = false
 
@@ -114,11 +120,16 @@ struct ProcessCommand: ParsableCommand {
         if MPI.launchedRank == nil { setenv("OMPI_MCA_ess_singleton_isolated", "1", 0) }
         TemporaryFiles.installSignalHandlers()
         let status: RunStatus = try MPI.run { world in
-            let printer = RunPrinter(settings: settings, ranks: world.size, table: !json && !quiet)
-            let runner = SPMDRunner(world: world, settings: settings, events: printer.events,
-                                    fault: FaultInjection.fromEnvironment)
-            let outcome = try runner.run(world.rank == 0 ? resolveJobs() : .worker)
-            if world.rank == 0 { printer.finish(outcome.report, json: json, reportPath: report) }
+            let printer = RunPrinter(settings: settings, ranks: world.size, table: !json && !quiet,
+                                     progress: world.rank == 0 && ProgressLine.wanted(quiet: quiet))
+            let runner = BatchRunner(world: world, settings: settings, schedule: schedule, events: printer.events,
+                                     fault: FaultInjection.fromEnvironment)
+            var skipped = 0
+            let outcome = try runner.run(world.rank == 0 ? resolveJobs(skipped: &skipped) : .worker)
+            if world.rank == 0 {
+                printer.summary(outcome.report, skipped: skipped)
+                printer.finish(outcome.report, json: json, reportPath: report)
+            }
             return outcome.status
         }
         if status != .success { throw ExitCode(ExitStatus(status).rawValue) }
@@ -126,7 +137,15 @@ struct ProcessCommand: ParsableCommand {
 
     /// Expands folders and pairs each input with its output path (rank 0 only: other hosts
     /// may not even see the input files).
-    func resolveJobs() -> JobList {
+    func resolveJobs(skipped: inout Int) -> JobList {
+        let listed = listJobs()
+        guard skipExisting, case .jobs(let jobs) = listed else { return listed }
+        let left = jobs.filter { access($0.output, F_OK) != 0 }
+        skipped = jobs.count - left.count
+        return .jobs(left)
+    }
+
+    func listJobs() -> JobList {
         let batch = inputs.count > 1 || inputs.contains(where: isDirectory) || isDirectory(output)
         guard batch else {
             do throws(ImageError) { _ = try ImageFormat.forOutput(path: output) } catch { return .refused(Failure(error)) }
@@ -168,6 +187,7 @@ extension HaloMode: ExpressibleByArgument {}
 extension PNGEncoding: ExpressibleByArgument {}
 extension SharedDecode: ExpressibleByArgument {}
 extension PNMAccess: ExpressibleByArgument {}
+extension Schedule: ExpressibleByArgument {}
 
 func isDirectory(_ path: String) -> Bool {
     var isDir: ObjCBool = false
