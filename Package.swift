@@ -22,6 +22,10 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.0.0"),
     ],
     targets: [
         // MARK: - C doors
@@ -47,12 +51,25 @@ let package = Package(
         .target(name: "ImageCore", dependencies: ["CPNG", "CCodecs", "CKernels"], linkerSettings: [.linkedLibrary("m")]),
         .target(name: "MPIKit", dependencies: ["CMPI"]),
         .target(name: "SPMDEngine", dependencies: ["ImageCore", "MPIKit"]),
+        // The HTTP side of `bandsaw serve` (rank 0 only): routes, limits, metrics, the web page.
+        // It hands jobs to the MPI thread through a bounded queue and never calls MPI itself.
+        .target(
+            name: "BandsawService",
+            dependencies: [
+                "ImageCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
 
         // MARK: - Executable
         .executableTarget(
             name: "bandsaw",
             dependencies: [
-                "ImageCore", "MPIKit", "SPMDEngine",
+                "ImageCore", "MPIKit", "SPMDEngine", "BandsawService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -157,6 +157,7 @@ private let removeTemporaryAndDie: @convention(c) (Int32) -> Void = { signal in
 /// (Ctrl-C on run.sh, mpirun ending the job, a closed terminal) remove it before the rank dies.
 enum TemporaryFiles {
     static func installSignalHandlers() {
+        guard !SignalOwnership.hostHandlesSignals else { return }
         var set = sigset_t()
         sigemptyset(&set)
         for signal in [SIGINT, SIGTERM, SIGHUP] {
