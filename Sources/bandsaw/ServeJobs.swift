@@ -141,14 +141,30 @@ enum JobRunner {
 /// sends its stderr to a file in the job's folder for the job, then passes the text on to the
 /// service's own stderr and returns the error lines.
 enum ErrorCapture {
+    /// The service's own stderr while a job's is captured (else stderr itself).
+    nonisolated(unsafe) private static var serviceStderr = STDERR_FILENO
+
+    /// Prints `error: line` on the service's stderr, even while a job's is captured.
+    static func report(_ line: String) {
+        let text = "error: " + line.split(whereSeparator: \.isNewline).joined(separator: " ") + "\n"
+        _ = text.withCString { write(serviceStderr, $0, strlen($0)) }
+    }
+
     static func during<T>(folder: String, _ body: () throws -> T) throws -> (T, [String]) {
         let path = folder + "/stderr"
         let file = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         let saved = dup(STDERR_FILENO)
-        if file >= 0 && saved >= 0 { dup2(file, STDERR_FILENO) }
+        if file >= 0 && saved >= 0 {
+            serviceStderr = saved
+            dup2(file, STDERR_FILENO)
+        }
         if file >= 0 { close(file) }
         func restore() {
-            if saved >= 0 { dup2(saved, STDERR_FILENO); close(saved) }
+            if saved >= 0 {
+                dup2(saved, STDERR_FILENO)
+                serviceStderr = STDERR_FILENO
+                close(saved)
+            }
         }
         let value: T
         do { value = try body() } catch { restore(); throw error }

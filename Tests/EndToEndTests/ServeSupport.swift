@@ -2,7 +2,8 @@ import Foundation
 import Testing
 
 /// A real `mpirun -np 2 bandsaw serve` on a free 127.0.0.1 port, and a real HTTP client (curl).
-final class ServeProcess {
+/// Shared with the client threads of a test: only `stop` changes it, after they are done.
+final class ServeProcess: @unchecked Sendable {
     let process = Process()
     let port: Int
     private let errors: Pipe
@@ -12,6 +13,8 @@ final class ServeProcess {
     init(ranks: Int = 2, _ args: [String] = [], environment extra: [String: String] = [:]) throws {
         folder = try Harness.temporaryFolder("serve")
         var env = Harness.environment
+        // The service's temporary folders go here, where the tests look for leftovers.
+        env["TMPDIR"] = folder.path
         var forward: [String] = []
         for (key, value) in extra {
             env[key] = value
@@ -94,6 +97,11 @@ final class ServeProcess {
     /// A file in the service's test folder.
     func file(_ name: String) -> URL { folder.appendingPathComponent(name) }
 
+    /// The service's temporary folders still on disk.
+    var leftovers: [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).filter { $0.hasPrefix("bandsaw-serve.") }
+    }
+
     /// The answer to one request.
     struct Reply {
         var status: Int
@@ -151,11 +159,13 @@ final class ServeProcess {
 
 /// The command line's view of the same job, for comparison.
 enum CommandLine1 {
-    /// `bandsaw INPUT -o OUT.FORMAT ARGS` in one process: the output bytes, or the error line.
-    static func run(_ input: URL, format: String, _ args: [String], in folder: URL) throws -> (bytes: Data?, error: String?) {
+    /// `mpirun -np RANKS bandsaw INPUT -o OUT.FORMAT ARGS`, as many ranks as the service has (a
+    /// PNG's deflate streams are cut at the bands, so its bytes depend on the rank count; its
+    /// pixels do not): the output bytes, or the error line.
+    static func run(_ input: URL, format: String, _ args: [String], in folder: URL, ranks: Int = 2) throws -> (bytes: Data?, error: String?) {
         let output = folder.appendingPathComponent("cli-\(UUID().uuidString.prefix(8)).\(format)")
         defer { try? FileManager.default.removeItem(at: output) }
-        let r = try Harness.bandsaw([input.path, "-o", output.path, "--quiet"] + args)
+        let r = try Harness.mpirun(ranks, [input.path, "-o", output.path, "--quiet"] + args)
         if r.status == 0 { return (try Data(contentsOf: output), nil) }
         let line = r.stderr.split(separator: "\n").first.map(String.init) ?? ""
         return (nil, line.hasPrefix("error: ") ? String(line.dropFirst(7)) : line)

@@ -222,8 +222,7 @@ struct ServeTests {
         let good = try service.process(Self.photo, "format=png")
         #expect(good.status == 200)
         // Nothing of the requests is left behind in the temporary folder.
-        let left = try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory()).filter { $0.hasPrefix("bandsaw-serve.") }
-        #expect(left.isEmpty, "left \(left)")
+        #expect(service.leftovers.isEmpty, "left \(service.leftovers)")
     }
 
     @Test("8 concurrent clients, different pipelines: every answer is the command line's")
@@ -295,10 +294,10 @@ struct ServeTests {
         defer { service.stop() }
         let folder = try Harness.temporaryFolder("serve-drain")
         defer { Harness.cleanup(folder) }
-        // A job long enough to be caught running: 4 MP through two 7x7 medians.
+        // A job long enough to be caught running: 1 MP through a 5x5 median.
         let input = folder.appendingPathComponent("large.png")
-        try writeImage(GeneratedImages.make(width: 2000, height: 2000, channels: 3, seed: 9), path: input.path)
-        let query = "op=median:size=7&op=median:size=7&format=png"
+        try writeImage(GeneratedImages.make(width: 1000, height: 1000, channels: 3, seed: 9), path: input.path)
+        let query = "op=median:size=5&format=png"
         let ranks = service.ranks
         let rank0 = try #require(service.rank0)
         nonisolated(unsafe) var reply: ServeProcess.Reply? = nil
@@ -312,9 +311,10 @@ struct ServeTests {
         group.wait()
         #expect(status == 0, "exit \(String(describing: status)): \(service.stderr)")
         #expect(seconds < 10, "took \(seconds) s")
-        let cli = try CommandLine1.run(input, format: "png", ["--op", "median:size=7", "--op", "median:size=7"], in: folder)
+        let cli = try CommandLine1.run(input, format: "png", ["--op", "median:size=5"], in: folder)
         #expect(reply?.status == 200 && reply?.body == cli.bytes, "the job in progress: \(reply?.status ?? 0) \(reply?.text.prefix(200) ?? "")")
         #expect(ServeProcess.alive(ranks).isEmpty, "ranks left: \(ranks)")
+        #expect(service.leftovers.isEmpty, "left \(service.leftovers)")
     }
 
     @Test("a rank killed mid-job: 503 with the node-lost line, the service exits non-zero within seconds")
