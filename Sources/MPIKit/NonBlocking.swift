@@ -3,22 +3,28 @@ import CMPI
 import Glibc
 #endif
 
-/// How a rank waits for a non-blocking collective: test, and sleep between tests, the sleep
-/// doubling from `first` up to `longest`.
+/// How a rank waits for a non-blocking collective: test, and sleep between tests. The sleep
+/// doubles from `first` up to `brisk` and stays there for `patience`, then doubles up to
+/// `longest`.
 ///
 /// Open MPI's blocking collectives poll their transports in a loop, a whole core per waiting
 /// rank; a long-lived service whose ranks wait for work most of the time would burn every core
-/// it holds. Testing with a back-off costs a wake-up per `longest` once the wait is long, and
-/// at most `longest` of latency on the first message after it.
+/// it holds. Testing with a back-off costs one wake-up per `longest` once the wait is long, and
+/// adds at most `longest` of latency to the first message after it; a message that follows
+/// soon after the last one (a busy service) waits at most `brisk`.
 public struct WaitPolicy: Sendable {
     /// The first sleep after an unfinished test.
     public var first: Duration
+    /// The sleep held while the wait is younger than `patience`.
+    public var brisk: Duration
+    /// How long the wait stays brisk.
+    public var patience: Duration
     /// The longest sleep between two tests.
     public var longest: Duration
 
-    public init(first: Duration = .microseconds(20), longest: Duration = .milliseconds(20)) {
-        self.first = first
-        self.longest = longest
+    public init(first: Duration = .microseconds(20), brisk: Duration = .milliseconds(1),
+                patience: Duration = .seconds(2), longest: Duration = .milliseconds(20)) {
+        self.first = first; self.brisk = brisk; self.patience = patience; self.longest = longest
     }
 }
 
@@ -46,6 +52,7 @@ extension Communicator {
     /// Tests `request` until it completes, sleeping with back-off between tests.
     private func wait(_ request: inout MPI_Request?, policy: WaitPolicy) throws(MPIError) {
         var pause = policy.first
+        let start = ContinuousClock.now
         while true {
             var done: Int32 = 0
             try check(MPI_Test(&request, &done, cmpi_status_ignore()), "MPI_Test")
@@ -53,7 +60,8 @@ extension Communicator {
             var delay = timespec(tv_sec: Int(pause.components.seconds),
                                  tv_nsec: Int(pause.components.attoseconds / 1_000_000_000))
             nanosleep(&delay, nil)
-            pause = min(pause * 2, policy.longest)
+            let ceiling = ContinuousClock.now - start < policy.patience ? policy.brisk : policy.longest
+            pause = min(pause * 2, ceiling)
         }
     }
 }

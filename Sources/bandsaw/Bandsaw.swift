@@ -20,7 +20,7 @@ struct Bandsaw: ParsableCommand {
             Exit codes: 0 success, 1 internal or MPI failure, 2 bad usage (unknown filter, \
             out-of-range parameter, unknown output extension), 3 bad input or output image.
             """,
-        subcommands: [ProcessCommand.self, OpsCommand.self, ViewCommand.self, ServeCommand.self],
+        subcommands: [ProcessCommand.self, OpsCommand.self, ViewCommand.self, ServeCommand.self, SubmitCommand.self],
         defaultSubcommand: ProcessCommand.self
     )
 }

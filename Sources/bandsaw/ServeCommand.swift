@@ -49,6 +49,16 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Seconds a connection may stay idle before it is closed.")
     var idleTimeout = ServiceOptions().idleTimeout
 
+    @Option(help: ArgumentHelp("Where each job's private folder (upload, output) is made: $TMPDIR, else /dev/shm (memory: nothing reaches a disk) where it exists, else /tmp.", valueName: "folder"))
+    var scratch: String?
+
+    /// The scratch folder: --scratch, $TMPDIR, /dev/shm, /tmp.
+    var scratchFolder: String {
+        if let scratch { return scratch }
+        if let tmp = ProcessInfo.processInfo.environment["TMPDIR"], !tmp.isEmpty { return tmp }
+        return isDirectory("/dev/shm") && access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp"
+    }
+
     func validate() throws {
         // No file system here: every rank validates (see ProcessCommand.validate).
         if !ServiceOptions.isLoopback(host) && tokenFile == nil {
@@ -95,7 +105,7 @@ struct ServeCommand: ParsableCommand {
             options.token = token
             options.ranks = world.size
             if world.rank == 0 {
-                return try ServiceRoot(world: world, options: options, peers: peers).run()
+                return try ServiceRoot(world: world, options: options, peers: peers, scratch: scratchFolder).run()
             }
             return try ServiceWorker(world: world).run()
         }

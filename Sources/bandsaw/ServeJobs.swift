@@ -68,15 +68,19 @@ struct ServiceWorker {
 /// Runs one job on rank 0: the upload into a private folder, the engine over it as the command
 /// line would run it, the output read back, the folder removed whatever happens.
 enum JobRunner {
-    static func run(_ request: JobRequest, maxPixels: Int, world: Communicator) throws -> JobResult {
-        guard let folder = makePrivateFolder() else {
+    static func run(_ request: JobRequest, maxPixels: Int, scratch: String, world: Communicator) throws -> JobResult {
+        guard let folder = makePrivateFolder(in: scratch) else {
             return .failure(500, "cannot create a temporary folder: \(String(cString: strerror(errno)))")
         }
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let input = folder + "/upload", output = folder + "/output.\(request.format)"
         let report = folder + "/report.json"
-        do throws(ImageError) { try writeFileAtomically(request.upload, path: input) } catch {
-            return .failure(500, "cannot store the upload: \(error)")
+        // A scratch file, read once and removed: no fsync (the engine syncs its output).
+        guard let handle = FileHandle(forWritingAtPath: input) ?? {
+            FileManager.default.createFile(atPath: input, contents: nil, attributes: [.posixPermissions: 0o600])
+            return FileHandle(forWritingAtPath: input)
+        }(), (try? handle.write(contentsOf: request.upload)) != nil, (try? handle.close()) != nil else {
+            return .failure(500, "cannot store the upload in \(scratch)")
         }
         var settings = try JobDescriptor(options: request.options, format: request.format)
             .command(input: input, output: output).settings()
@@ -127,9 +131,9 @@ enum JobRunner {
         return list
     }
 
-    /// A new folder only this user can enter (mkdtemp: mode 0700, a name nobody can guess).
-    static func makePrivateFolder() -> String? {
-        let base = ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+    /// A new folder only this user can enter (mkdtemp: mode 0700, a name nobody can guess),
+    /// in `base`.
+    static func makePrivateFolder(in base: String) -> String? {
         var template = Array((base + "/bandsaw-serve.XXXXXX").utf8CString)
         return template.withUnsafeMutableBufferPointer { buffer in
             mkdtemp(buffer.baseAddress!).map { String(cString: $0) }

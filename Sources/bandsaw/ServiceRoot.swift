@@ -13,6 +13,8 @@ struct ServiceRoot {
     let world: Communicator
     let options: ServiceOptions
     let peers: [RankWatch.Peer]
+    /// Where each job's private folder is made.
+    let scratch: String
 
     func run() throws -> ExitStatus {
         let queue = JobQueue(capacity: options.queueLength)
@@ -45,7 +47,7 @@ struct ServiceRoot {
             var bytes = Array((try JSONEncoder().encode(JobDescriptor(options: job.request.options, format: job.request.format))))
             try world.broadcast(bytes: &bytes)
             do {
-                job.finish(try JobRunner.run(job.request, maxPixels: options.maxPixels, world: world))
+                job.finish(try JobRunner.run(job.request, maxPixels: options.maxPixels, scratch: scratch, world: world))
             } catch let error as MPIError {
                 // The ranks can no longer agree: answer, then leave without MPI_Finalize (it
                 // would wait for the lost rank).
