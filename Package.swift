@@ -3,12 +3,15 @@ import PackageDescription
 
 // MARK: - Targets
 //
-// Data flows one way: ImageCore (pure Swift: image, codecs, kernels, band plan) and MPIKit
-// (the only Swift that imports CMPI) <- SPMDEngine (the driver: read, scatter, halos, filter,
-// encode, gather, write, with timing and the ranks' agreement) <- bandsaw (the command line).
+// Data flows one way: ImageCore (the vocabulary: image, band, band plan, errors, format names)
+// <- ImageCodecs (PNG, PNM, JPEG, TIFF, WebP, EXIF, file I/O) and ImageFilters (kernels,
+// pipeline, registry, SIMD paths); MPIKit (the only Swift that imports CMPI) <- SPMDEngine (the
+// driver: read, scatter, halos, filter, encode, gather, write, with timing and the ranks'
+// agreement) <- bandsaw (the command line).
 // CPNG is the one door to libpng: every libpng call, and every setjmp, lives in C. CCodecs is
 // the one door to libjpeg(-turbo), libtiff and libwebp, in the same way. CKernels holds the AVX2
 // kernels, each compiled for AVX2 by a function attribute and called only when the CPU has it.
+// Both codec doors return one family of status codes, CStatus's CSTATUS_*.
 
 let package = Package(
     name: "bandsaw",
@@ -16,6 +19,8 @@ let package = Package(
         .executable(name: "bandsaw", targets: ["bandsaw"]),
         .executable(name: "bandsaw-bench", targets: ["bandsaw-bench"]),
         .library(name: "ImageCore", targets: ["ImageCore"]),
+        .library(name: "ImageCodecs", targets: ["ImageCodecs"]),
+        .library(name: "ImageFilters", targets: ["ImageFilters"]),
         .library(name: "MPIKit", targets: ["MPIKit"]),
         .library(name: "SPMDEngine", targets: ["SPMDEngine"]),
     ],
@@ -35,23 +40,29 @@ let package = Package(
             pkgConfig: "ompi-c",
             providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]
         ),
+        // The one status family (cstatus.h) both codec doors return and Swift maps once.
+        .target(name: "CStatus"),
         .target(
             name: "CPNG",
+            dependencies: ["CStatus"],
             linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("z"), .linkedLibrary("deflate")]
         ),
         .target(
             name: "CCodecs",
+            dependencies: ["CStatus"],
             linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("tiff"), .linkedLibrary("webp")]
         ),
 
-        // Vector kernels (AVX2) behind run-time CPU dispatch; ImageCore's Swift kernels are the
+        // Vector kernels (AVX2) behind run-time CPU dispatch; ImageFilters' Swift kernels are the
         // portable path and the reference.
         .target(name: "CKernels"),
 
         // MARK: - Libraries
-        .target(name: "ImageCore", dependencies: ["CPNG", "CCodecs", "CKernels"], linkerSettings: [.linkedLibrary("m")]),
+        .target(name: "ImageCore"),
+        .target(name: "ImageCodecs", dependencies: ["ImageCore", "CStatus", "CPNG", "CCodecs"]),
+        .target(name: "ImageFilters", dependencies: ["ImageCore", "CKernels"], linkerSettings: [.linkedLibrary("m")]),
         .target(name: "MPIKit", dependencies: ["CMPI"]),
-        .target(name: "SPMDEngine", dependencies: ["ImageCore", "MPIKit"]),
+        .target(name: "SPMDEngine", dependencies: ["ImageCore", "ImageCodecs", "ImageFilters", "MPIKit"]),
         // The HTTP side of `bandsaw serve` (rank 0 only): routes, limits, metrics, the web page.
         // It hands jobs to the MPI thread through a bounded queue and never calls MPI itself.
         .target(
@@ -71,23 +82,38 @@ let package = Package(
         .executableTarget(
             name: "bandsaw",
             dependencies: [
-                "ImageCore", "MPIKit", "SPMDEngine", "BandsawService",
+                "ImageCore", "ImageCodecs", "ImageFilters", "MPIKit", "SPMDEngine", "BandsawService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
-        .executableTarget(name: "bandsaw-bench", dependencies: ["ImageCore"]),
+        .executableTarget(name: "bandsaw-bench", dependencies: ["ImageCore", "ImageCodecs", "ImageFilters"]),
         // MPIKit's own checks, run under mpirun by the tests (MPIKitTests).
         .executableTarget(name: "mpikit-checks", dependencies: ["ImageCore", "MPIKit"]),
 
         // MARK: - Tests
+        // Helpers every test target shares (test images, the harness that runs the built
+        // executable); a regular target, so it is never shipped in a product.
+        .target(
+            name: "TestSupport",
+            dependencies: ["ImageCore", "ImageCodecs", "ImageFilters"],
+            path: "Tests/TestSupport"
+        ),
         .testTarget(
             name: "ImageCoreTests",
             dependencies: [
-                "ImageCore",
+                "ImageCore", "ImageCodecs", "ImageFilters", "TestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
-        .testTarget(name: "EndToEndTests", dependencies: ["ImageCore"]),
+        // The real engine on an in-process world of threads: no mpirun needed.
+        .testTarget(
+            name: "SPMDEngineTests",
+            dependencies: [
+                "SPMDEngine", "ImageCore", "ImageCodecs", "ImageFilters", "MPIKit", "TestSupport",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        .testTarget(name: "EndToEndTests", dependencies: ["ImageCore", "ImageCodecs", "ImageFilters", "TestSupport"]),
     ]
 )

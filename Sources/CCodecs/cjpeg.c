@@ -41,7 +41,7 @@ static void cjpeg_keep_message(j_common_ptr cinfo) {
 static void cjpeg_error_exit(j_common_ptr cinfo) {
     cjpeg_ctx *ctx = (cjpeg_ctx *)cinfo->err;
     cjpeg_keep_message(cinfo);
-    if (ctx->status == CCODEC_OK) ctx->status = CCODEC_CORRUPT;
+    if (ctx->status == CSTATUS_OK) ctx->status = CSTATUS_CORRUPT;
     longjmp(ctx->jump, 1);
 }
 
@@ -53,7 +53,7 @@ static void cjpeg_emit_message(j_common_ptr cinfo, int level) {
     if (level != -1) return;
     switch (cinfo->err->msg_code) {
     case JWRN_JPEG_EOF:
-        ctx->status = CCODEC_TRUNCATED;
+        ctx->status = CSTATUS_TRUNCATED;
         break;
     case JWRN_HIT_MARKER:
     case JWRN_HUFF_BAD_CODE:
@@ -61,7 +61,7 @@ static void cjpeg_emit_message(j_common_ptr cinfo, int level) {
     case JWRN_NOT_SEQUENTIAL:
     case JWRN_BOGUS_PROGRESSION:
     case JWRN_BOGUS_ICC:
-        ctx->status = CCODEC_CORRUPT;
+        ctx->status = CSTATUS_CORRUPT;
         break;
     default:
         return;
@@ -122,7 +122,7 @@ static int cjpeg_read_with(cjpeg_ctx *ctx, struct jpeg_decompress_struct *cinfo,
     if (setjmp(ctx->jump)) {
         jpeg_destroy_decompress(cinfo);
         free(ctx->scratch);
-        return ctx->status != CCODEC_OK ? ctx->status : CCODEC_CORRUPT;
+        return ctx->status != CSTATUS_OK ? ctx->status : CSTATUS_CORRUPT;
     }
     jpeg_create_decompress(cinfo);
     jpeg_mem_src(cinfo, data, (unsigned long)len);
@@ -133,18 +133,18 @@ static int cjpeg_read_with(cjpeg_ctx *ctx, struct jpeg_decompress_struct *cinfo,
     info->bits = 8;
     if (out == NULL) {
         jpeg_destroy_decompress(cinfo);
-        return CCODEC_OK;
+        return CSTATUS_OK;
     }
     if ((uint64_t)info->width * info->height > max_pixels) {
         ccodec_message(ctx->msg, ctx->msglen, "%lux%lu exceeds the pixel limit",
                        (unsigned long)info->width, (unsigned long)info->height);
         jpeg_destroy_decompress(cinfo);
-        return CCODEC_TOO_LARGE;
+        return CSTATUS_TOO_LARGE;
     }
     size_t row_bytes = (size_t)info->width * (size_t)info->channels;
     if (row_bytes == 0 || out_len / row_bytes < info->height) {
         jpeg_destroy_decompress(cinfo);
-        return ccodec_fail(ctx->msg, ctx->msglen, CCODEC_BAD_ARGUMENT, "output buffer too small for the JPEG");
+        return ccodec_fail(ctx->msg, ctx->msglen, CSTATUS_BAD_ARGUMENT, "output buffer too small for the JPEG");
     }
     cjpeg_choose_output(cinfo);
     jpeg_start_decompress(cinfo);
@@ -152,7 +152,7 @@ static int cjpeg_read_with(cjpeg_ctx *ctx, struct jpeg_decompress_struct *cinfo,
     if (cmyk) {
         ctx->scratch = (uint8_t *)malloc((size_t)cinfo->output_width * 4);
         if (ctx->scratch == NULL) {
-            ctx->status = CCODEC_NO_MEMORY;
+            ctx->status = CSTATUS_NO_MEMORY;
             ERREXIT(cinfo, JERR_OUT_OF_MEMORY);
         }
     }
@@ -166,11 +166,11 @@ static int cjpeg_read_with(cjpeg_ctx *ctx, struct jpeg_decompress_struct *cinfo,
     jpeg_finish_decompress(cinfo);
     jpeg_destroy_decompress(cinfo);
     free(ctx->scratch);
-    return CCODEC_OK;
+    return CSTATUS_OK;
 }
 
 int ccodec_jpeg_header(const uint8_t *data, size_t len, ccodec_info *info, char *msg, size_t msglen) {
-    if (data == NULL || info == NULL) return CCODEC_BAD_ARGUMENT;
+    if (data == NULL || info == NULL) return CSTATUS_BAD_ARGUMENT;
     memset(info, 0, sizeof *info);
     cjpeg_ctx ctx;
     cjpeg_ctx_init(&ctx, msg, msglen);
@@ -181,7 +181,7 @@ int ccodec_jpeg_header(const uint8_t *data, size_t len, ccodec_info *info, char 
 
 int ccodec_jpeg_decode(const uint8_t *data, size_t len, uint64_t max_pixels,
                        uint8_t *out, size_t out_len, char *msg, size_t msglen) {
-    if (data == NULL || out == NULL) return CCODEC_BAD_ARGUMENT;
+    if (data == NULL || out == NULL) return CSTATUS_BAD_ARGUMENT;
     cjpeg_ctx ctx;
     cjpeg_ctx_init(&ctx, msg, msglen);
     struct jpeg_decompress_struct cinfo;
@@ -196,7 +196,7 @@ static int cjpeg_encode_with(cjpeg_ctx *ctx, struct jpeg_compress_struct *cinfo,
                              uint32_t width, uint32_t height, int channels, int quality) {
     if (setjmp(ctx->jump)) {
         jpeg_destroy_compress(cinfo);
-        return ctx->status != CCODEC_OK && ctx->status != CCODEC_CORRUPT ? ctx->status : CCODEC_WRITE_FAILED;
+        return ctx->status != CSTATUS_OK && ctx->status != CSTATUS_CORRUPT ? ctx->status : CSTATUS_WRITE_FAILED;
     }
     jpeg_create_compress(cinfo);
     jpeg_mem_dest(cinfo, &ctx->out, &ctx->out_len);
@@ -214,28 +214,28 @@ static int cjpeg_encode_with(cjpeg_ctx *ctx, struct jpeg_compress_struct *cinfo,
     }
     jpeg_finish_compress(cinfo);
     jpeg_destroy_compress(cinfo);
-    return CCODEC_OK;
+    return CSTATUS_OK;
 }
 
 int ccodec_jpeg_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int channels, int quality,
                        uint8_t **out, size_t *out_len, char *msg, size_t msglen) {
-    if (out == NULL || out_len == NULL) return CCODEC_BAD_ARGUMENT;
+    if (out == NULL || out_len == NULL) return CSTATUS_BAD_ARGUMENT;
     *out = NULL;
     *out_len = 0;
     if (pixels == NULL || (channels != 1 && channels != 3) || width == 0 || height == 0
         || width > JPEG_MAX_DIMENSION || height > JPEG_MAX_DIMENSION) {
-        return ccodec_fail(msg, msglen, CCODEC_BAD_ARGUMENT, "JPEG holds gray or RGB of 1...65500 pixels per side");
+        return ccodec_fail(msg, msglen, CSTATUS_BAD_ARGUMENT, "JPEG holds gray or RGB of 1...65500 pixels per side");
     }
     cjpeg_ctx ctx;
     cjpeg_ctx_init(&ctx, msg, msglen);
     struct jpeg_compress_struct cinfo;
     cinfo.err = &ctx.pub;
     int rc = cjpeg_encode_with(&ctx, &cinfo, pixels, width, height, channels, quality);
-    if (rc != CCODEC_OK) {
+    if (rc != CSTATUS_OK) {
         free(ctx.out);
         return rc;
     }
     *out = ctx.out;
     *out_len = (size_t)ctx.out_len;
-    return CCODEC_OK;
+    return CSTATUS_OK;
 }

@@ -105,29 +105,29 @@ static int ctiff_check_layout(ccodec_tiff *h, uint64_t max_pixels, char *msg, si
     TIFF *tif = h->tif;
     uint16_t planar = PLANARCONFIG_CONTIG, format = SAMPLEFORMAT_UINT;
     if (!TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &h->width) || !TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &h->height)) {
-        return ctiff_fail(h, CCODEC_CORRUPT, "TIFF has no image size", msg, msglen);
+        return ctiff_fail(h, CSTATUS_CORRUPT, "TIFF has no image size", msg, msglen);
     }
     if (!TIFFGetField(tif, TIFFTAG_PHOTOMETRIC, &h->photometric)) {
-        return ctiff_fail(h, CCODEC_CORRUPT, "TIFF has no photometric interpretation", msg, msglen);
+        return ctiff_fail(h, CSTATUS_CORRUPT, "TIFF has no photometric interpretation", msg, msglen);
     }
     TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &h->samples);
     TIFFGetFieldDefaulted(tif, TIFFTAG_BITSPERSAMPLE, &h->bits);
     TIFFGetFieldDefaulted(tif, TIFFTAG_PLANARCONFIG, &planar);
     TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLEFORMAT, &format);
-    if (h->width == 0 || h->height == 0) return ctiff_fail(h, CCODEC_CORRUPT, "TIFF image is empty", msg, msglen);
+    if (h->width == 0 || h->height == 0) return ctiff_fail(h, CSTATUS_CORRUPT, "TIFF image is empty", msg, msglen);
     if ((uint64_t)h->width * h->height > max_pixels) {
         ccodec_message(msg, msglen, "%ux%u exceeds the pixel limit", h->width, h->height);
-        return CCODEC_TOO_LARGE;
+        return CSTATUS_TOO_LARGE;
     }
     if (format != SAMPLEFORMAT_UINT) {
-        return ccodec_fail(msg, msglen, CCODEC_UNSUPPORTED, "unsupported TIFF layout: signed or floating-point samples");
+        return ccodec_fail(msg, msglen, CSTATUS_UNSUPPORTED, "unsupported TIFF layout: signed or floating-point samples");
     }
     if (h->bits != 8 && h->bits != 16) {
         ccodec_message(msg, msglen, "unsupported TIFF layout: %u-bit samples (8 and 16 are read)", h->bits);
-        return CCODEC_UNSUPPORTED;
+        return CSTATUS_UNSUPPORTED;
     }
     if (planar != PLANARCONFIG_CONTIG && h->samples > 1) {
-        return ccodec_fail(msg, msglen, CCODEC_UNSUPPORTED, "unsupported TIFF layout: separate sample planes");
+        return ccodec_fail(msg, msglen, CSTATUS_UNSUPPORTED, "unsupported TIFF layout: separate sample planes");
     }
     switch (h->photometric) {
     case PHOTOMETRIC_MINISBLACK:
@@ -142,30 +142,30 @@ static int ctiff_check_layout(ccodec_tiff *h, uint64_t max_pixels, char *msg, si
     case PHOTOMETRIC_PALETTE:
         if (h->samples != 1 || h->bits != 8) break;
         if (!TIFFGetField(tif, TIFFTAG_COLORMAP, &h->red, &h->green, &h->blue)) {
-            return ctiff_fail(h, CCODEC_CORRUPT, "palette TIFF has no colour map", msg, msglen);
+            return ctiff_fail(h, CSTATUS_CORRUPT, "palette TIFF has no colour map", msg, msglen);
         }
         h->channels = 3;
         break;
     default:
         ccodec_message(msg, msglen, "unsupported TIFF layout: photometric interpretation %u "
                        "(gray, RGB and palette are read)", h->photometric);
-        return CCODEC_UNSUPPORTED;
+        return CSTATUS_UNSUPPORTED;
     }
     if (h->channels == 0) {
         ccodec_message(msg, msglen, "unsupported TIFF layout: %u samples per pixel for photometric %u",
                        h->samples, h->photometric);
-        return CCODEC_UNSUPPORTED;
+        return CSTATUS_UNSUPPORTED;
     }
     h->tiled = TIFFIsTiled(tif);
     if (h->tiled) {
         if (!TIFFGetField(tif, TIFFTAG_TILEWIDTH, &h->tile_width) || !TIFFGetField(tif, TIFFTAG_TILELENGTH, &h->tile_height)
             || h->tile_width == 0 || h->tile_height == 0) {
-            return ctiff_fail(h, CCODEC_CORRUPT, "tiled TIFF without a tile size", msg, msglen);
+            return ctiff_fail(h, CSTATUS_CORRUPT, "tiled TIFF without a tile size", msg, msglen);
         }
         /* A tile may overhang the image, but not hold more pixels than the limit allows. */
         if ((uint64_t)h->tile_width * h->tile_height > max_pixels) {
             ccodec_message(msg, msglen, "%ux%u TIFF tiles exceed the pixel limit", h->tile_width, h->tile_height);
-            return CCODEC_TOO_LARGE;
+            return CSTATUS_TOO_LARGE;
         }
         h->scratch_size = TIFFTileSize(tif);
     } else {
@@ -173,10 +173,10 @@ static int ctiff_check_layout(ccodec_tiff *h, uint64_t max_pixels, char *msg, si
         if (h->rows_per_strip == 0 || h->rows_per_strip > h->height) h->rows_per_strip = h->height;
         h->scratch_size = TIFFScanlineSize(tif) * (tmsize_t)h->rows_per_strip;
     }
-    if (h->scratch_size <= 0) return ctiff_fail(h, CCODEC_CORRUPT, "TIFF strip or tile size is invalid", msg, msglen);
+    if (h->scratch_size <= 0) return ctiff_fail(h, CSTATUS_CORRUPT, "TIFF strip or tile size is invalid", msg, msglen);
     h->scratch = (uint8_t *)malloc((size_t)h->scratch_size);
-    if (h->scratch == NULL) return ccodec_fail(msg, msglen, CCODEC_NO_MEMORY, "out of memory for a TIFF strip or tile");
-    return CCODEC_OK;
+    if (h->scratch == NULL) return ccodec_fail(msg, msglen, CSTATUS_NO_MEMORY, "out of memory for a TIFF strip or tile");
+    return CSTATUS_OK;
 }
 
 /* Fills info from a checked handle. */
@@ -194,12 +194,12 @@ static void ctiff_describe(const ccodec_tiff *h, ccodec_info *info) {
 static int ctiff_finish_open(ccodec_tiff *h, uint64_t max_pixels, ccodec_tiff **handle, ccodec_info *info,
                              char *msg, size_t msglen) {
     if (h->tif == NULL) {
-        int rc = ctiff_fail(h, CCODEC_CORRUPT, "not a readable TIFF", msg, msglen);
+        int rc = ctiff_fail(h, CSTATUS_CORRUPT, "not a readable TIFF", msg, msglen);
         ccodec_tiff_close(h);
         return rc;
     }
     int rc = ctiff_check_layout(h, max_pixels, msg, msglen);
-    if (rc != CCODEC_OK) {
+    if (rc != CSTATUS_OK) {
         /* The size, for a too-large image's message. */
         info->width = h->width;
         info->height = h->height;
@@ -208,7 +208,7 @@ static int ctiff_finish_open(ccodec_tiff *h, uint64_t max_pixels, ccodec_tiff **
     }
     ctiff_describe(h, info);
     *handle = h;
-    return CCODEC_OK;
+    return CSTATUS_OK;
 }
 
 /* A zeroed handle, or NULL (with *rc set) when memory runs out. */
@@ -217,13 +217,13 @@ static ccodec_tiff *ctiff_new(ccodec_tiff **handle, ccodec_info *info, char *msg
     memset(info, 0, sizeof *info);
     if (msg != NULL && msglen > 0) msg[0] = '\0';
     ccodec_tiff *h = (ccodec_tiff *)calloc(1, sizeof *h);
-    *rc = h == NULL ? ccodec_fail(msg, msglen, CCODEC_NO_MEMORY, "out of memory opening TIFF") : CCODEC_OK;
+    *rc = h == NULL ? ccodec_fail(msg, msglen, CSTATUS_NO_MEMORY, "out of memory opening TIFF") : CSTATUS_OK;
     return h;
 }
 
 int ccodec_tiff_open_memory(const char *name, const uint8_t *data, size_t len, uint64_t max_pixels,
                             ccodec_tiff **handle, ccodec_info *info, char *msg, size_t msglen) {
-    if (data == NULL || handle == NULL || info == NULL) return CCODEC_BAD_ARGUMENT;
+    if (data == NULL || handle == NULL || info == NULL) return CSTATUS_BAD_ARGUMENT;
     int rc;
     ccodec_tiff *h = ctiff_new(handle, info, msg, msglen, &rc);
     if (h == NULL) return rc;
@@ -239,7 +239,7 @@ int ccodec_tiff_open_memory(const char *name, const uint8_t *data, size_t len, u
 
 int ccodec_tiff_open_file(const char *path, uint64_t max_pixels,
                           ccodec_tiff **handle, ccodec_info *info, char *msg, size_t msglen) {
-    if (path == NULL || handle == NULL || info == NULL) return CCODEC_BAD_ARGUMENT;
+    if (path == NULL || handle == NULL || info == NULL) return CSTATUS_BAD_ARGUMENT;
     int rc;
     ccodec_tiff *h = ctiff_new(handle, info, msg, msglen, &rc);
     if (h == NULL) return rc;
@@ -293,11 +293,11 @@ static void ctiff_convert(const ccodec_tiff *h, const uint8_t *src, uint32_t n, 
 
 int ccodec_tiff_read_rows(ccodec_tiff *h, uint32_t first, uint32_t count,
                           uint8_t *out, size_t out_len, char *msg, size_t msglen) {
-    if (h == NULL || out == NULL) return CCODEC_BAD_ARGUMENT;
+    if (h == NULL || out == NULL) return CSTATUS_BAD_ARGUMENT;
     if (msg != NULL && msglen > 0) msg[0] = '\0';
     size_t row_bytes = (size_t)h->width * (size_t)h->channels;
     if (first > h->height || count > h->height - first || out_len / row_bytes < count) {
-        return ccodec_fail(msg, msglen, CCODEC_BAD_ARGUMENT, "TIFF rows outside the image or buffer too small");
+        return ccodec_fail(msg, msglen, CSTATUS_BAD_ARGUMENT, "TIFF rows outside the image or buffer too small");
     }
     uint32_t end = first + count;
     size_t pixel_bytes = (size_t)h->samples * (h->bits / 8);
@@ -309,7 +309,7 @@ int ccodec_tiff_read_rows(ccodec_tiff *h, uint32_t first, uint32_t count,
             for (uint32_t tx = 0; tx < h->width; tx += h->tile_width) {
                 uint32_t tile = TIFFComputeTile(h->tif, tx, ty, 0, 0);
                 if (TIFFReadEncodedTile(h->tif, tile, h->scratch, h->scratch_size) < 0) {
-                    return ctiff_fail(h, CCODEC_CORRUPT, "TIFF tile cannot be decoded", msg, msglen);
+                    return ctiff_fail(h, CSTATUS_CORRUPT, "TIFF tile cannot be decoded", msg, msglen);
                 }
                 uint32_t columns = h->width - tx < h->tile_width ? h->width - tx : h->tile_width;
                 for (uint32_t y = y0; y < y1; y++) {
@@ -318,14 +318,14 @@ int ccodec_tiff_read_rows(ccodec_tiff *h, uint32_t first, uint32_t count,
                 }
             }
         }
-        return CCODEC_OK;
+        return CSTATUS_OK;
     }
     size_t line = (size_t)h->width * pixel_bytes;
     for (uint32_t strip_y = first - first % h->rows_per_strip; strip_y < end; strip_y += h->rows_per_strip) {
         uint32_t rows = h->height - strip_y < h->rows_per_strip ? h->height - strip_y : h->rows_per_strip;
         tmsize_t got = TIFFReadEncodedStrip(h->tif, TIFFComputeStrip(h->tif, strip_y, 0), h->scratch, h->scratch_size);
         if (got < 0 || (size_t)got < (size_t)rows * line) {
-            return ctiff_fail(h, CCODEC_CORRUPT, "TIFF strip is short or cannot be decoded", msg, msglen);
+            return ctiff_fail(h, CSTATUS_CORRUPT, "TIFF strip is short or cannot be decoded", msg, msglen);
         }
         uint32_t y0 = strip_y > first ? strip_y : first;
         uint32_t y1 = strip_y + rows < end ? strip_y + rows : end;
@@ -333,7 +333,7 @@ int ccodec_tiff_read_rows(ccodec_tiff *h, uint32_t first, uint32_t count,
             ctiff_convert(h, h->scratch + (size_t)(y - strip_y) * line, h->width, out + (size_t)(y - first) * row_bytes);
         }
     }
-    return CCODEC_OK;
+    return CSTATUS_OK;
 }
 
 /* MARK: - Writing */
@@ -385,19 +385,19 @@ static int ctiff_sink_error(TIFF *tif, void *user, const char *module, const cha
 
 int ccodec_tiff_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int channels, int bigtiff,
                        uint8_t **out, size_t *out_len, char *msg, size_t msglen) {
-    if (out == NULL || out_len == NULL) return CCODEC_BAD_ARGUMENT;
+    if (out == NULL || out_len == NULL) return CSTATUS_BAD_ARGUMENT;
     *out = NULL;
     *out_len = 0;
     if (msg != NULL && msglen > 0) msg[0] = '\0';
     if (pixels == NULL || channels < 1 || channels > 4 || width == 0 || height == 0) {
-        return ccodec_fail(msg, msglen, CCODEC_BAD_ARGUMENT, "TIFF needs 1...4 channels and at least 1x1 pixels");
+        return ccodec_fail(msg, msglen, CSTATUS_BAD_ARGUMENT, "TIFF needs 1...4 channels and at least 1x1 pixels");
     }
     ctiff_sink sink;
     memset(&sink, 0, sizeof sink);
     size_t row_bytes = (size_t)width * (size_t)channels;
     int big = bigtiff < 0 ? (uint64_t)row_bytes * height >= CCODEC_TIFF_BIG_BYTES : bigtiff != 0;
     TIFFOpenOptions *options = TIFFOpenOptionsAlloc();
-    if (options == NULL) return ccodec_fail(msg, msglen, CCODEC_NO_MEMORY, "out of memory creating TIFF writer");
+    if (options == NULL) return ccodec_fail(msg, msglen, CSTATUS_NO_MEMORY, "out of memory creating TIFF writer");
     TIFFOpenOptionsSetErrorHandlerExtR(options, ctiff_sink_error, &sink);
     TIFFOpenOptionsSetWarningHandlerExtR(options, ctiff_on_warning, NULL);
     TIFF *tif = TIFFClientOpenExt("output", big ? "w8" : "w", &sink, ctiff_sink_read, ctiff_sink_write, ctiff_sink_seek,
@@ -405,7 +405,7 @@ int ccodec_tiff_encode(const uint8_t *pixels, uint32_t width, uint32_t height, i
     TIFFOpenOptionsFree(options);
     if (tif == NULL) {
         free(sink.buffer.bytes);
-        return ccodec_fail(msg, msglen, CCODEC_WRITE_FAILED, sink.error[0] ? sink.error : "cannot create TIFF writer");
+        return ccodec_fail(msg, msglen, CSTATUS_WRITE_FAILED, sink.error[0] ? sink.error : "cannot create TIFF writer");
     }
     uint16_t alpha[1] = {EXTRASAMPLE_UNASSALPHA};
     /* Strips of about 256 KiB: small enough to decode a few rows at a time, few enough to index. */
@@ -431,9 +431,9 @@ int ccodec_tiff_encode(const uint8_t *pixels, uint32_t width, uint32_t height, i
     TIFFClose(tif);
     if (!ok) {
         free(sink.buffer.bytes);
-        return ccodec_fail(msg, msglen, CCODEC_WRITE_FAILED, sink.error[0] ? sink.error : "TIFF encoding failed");
+        return ccodec_fail(msg, msglen, CSTATUS_WRITE_FAILED, sink.error[0] ? sink.error : "TIFF encoding failed");
     }
     *out = sink.buffer.bytes;
     *out_len = sink.buffer.len;
-    return CCODEC_OK;
+    return CSTATUS_OK;
 }

@@ -13,59 +13,59 @@
 /* A libwebp decoding status as a CCODEC_ status, with its name as the message. */
 static int cwebp_status(VP8StatusCode code, char *msg, size_t msglen) {
     switch (code) {
-    case VP8_STATUS_OK: return CCODEC_OK;
-    case VP8_STATUS_OUT_OF_MEMORY: return ccodec_fail(msg, msglen, CCODEC_NO_MEMORY, "out of memory decoding WebP");
-    case VP8_STATUS_NOT_ENOUGH_DATA: return ccodec_fail(msg, msglen, CCODEC_TRUNCATED, "WebP data ends early");
-    case VP8_STATUS_UNSUPPORTED_FEATURE: return ccodec_fail(msg, msglen, CCODEC_UNSUPPORTED, "unsupported WebP feature");
-    case VP8_STATUS_INVALID_PARAM: return ccodec_fail(msg, msglen, CCODEC_BAD_ARGUMENT, "invalid WebP decoding parameter");
-    default: return ccodec_fail(msg, msglen, CCODEC_CORRUPT, "damaged WebP bitstream");
+    case VP8_STATUS_OK: return CSTATUS_OK;
+    case VP8_STATUS_OUT_OF_MEMORY: return ccodec_fail(msg, msglen, CSTATUS_NO_MEMORY, "out of memory decoding WebP");
+    case VP8_STATUS_NOT_ENOUGH_DATA: return ccodec_fail(msg, msglen, CSTATUS_TRUNCATED, "WebP data ends early");
+    case VP8_STATUS_UNSUPPORTED_FEATURE: return ccodec_fail(msg, msglen, CSTATUS_UNSUPPORTED, "unsupported WebP feature");
+    case VP8_STATUS_INVALID_PARAM: return ccodec_fail(msg, msglen, CSTATUS_BAD_ARGUMENT, "invalid WebP decoding parameter");
+    default: return ccodec_fail(msg, msglen, CSTATUS_CORRUPT, "damaged WebP bitstream");
     }
 }
 
 int ccodec_webp_header(const uint8_t *data, size_t len, ccodec_info *info, char *msg, size_t msglen) {
-    if (data == NULL || info == NULL) return CCODEC_BAD_ARGUMENT;
+    if (data == NULL || info == NULL) return CSTATUS_BAD_ARGUMENT;
     memset(info, 0, sizeof *info);
     if (msg != NULL && msglen > 0) msg[0] = '\0';
     WebPBitstreamFeatures features;
     int rc = cwebp_status(WebPGetFeatures(data, len, &features), msg, msglen);
-    if (rc != CCODEC_OK) return rc;
-    if (features.has_animation) return ccodec_fail(msg, msglen, CCODEC_UNSUPPORTED, "animated WebP");
+    if (rc != CSTATUS_OK) return rc;
+    if (features.has_animation) return ccodec_fail(msg, msglen, CSTATUS_UNSUPPORTED, "animated WebP");
     info->width = (uint32_t)features.width;
     info->height = (uint32_t)features.height;
     info->channels = features.has_alpha ? 4 : 3;
     info->bits = 8;
-    return CCODEC_OK;
+    return CSTATUS_OK;
 }
 
 int ccodec_webp_decode(const uint8_t *data, size_t len, uint64_t max_pixels, int channels,
                        uint8_t *out, size_t out_len, char *msg, size_t msglen) {
-    if (data == NULL || out == NULL || (channels != 3 && channels != 4)) return CCODEC_BAD_ARGUMENT;
+    if (data == NULL || out == NULL || (channels != 3 && channels != 4)) return CSTATUS_BAD_ARGUMENT;
     ccodec_info info;
     int rc = ccodec_webp_header(data, len, &info, msg, msglen);
-    if (rc != CCODEC_OK) return rc;
+    if (rc != CSTATUS_OK) return rc;
     if ((uint64_t)info.width * info.height > max_pixels) {
         ccodec_message(msg, msglen, "%ux%u exceeds the pixel limit", info.width, info.height);
-        return CCODEC_TOO_LARGE;
+        return CSTATUS_TOO_LARGE;
     }
     size_t stride = (size_t)info.width * (size_t)channels;
     if (out_len / stride < info.height) {
-        return ccodec_fail(msg, msglen, CCODEC_BAD_ARGUMENT, "output buffer too small for the WebP");
+        return ccodec_fail(msg, msglen, CSTATUS_BAD_ARGUMENT, "output buffer too small for the WebP");
     }
     /* The incremental decoder tells a cut-short file (SUSPENDED) from a damaged one, which the
      * one-shot calls both report as a failure. Fancy upsampling, libwebp's default, as dwebp. */
     WebPDecoderConfig config;
-    if (!WebPInitDecoderConfig(&config)) return ccodec_fail(msg, msglen, CCODEC_BAD_ARGUMENT, "libwebp version mismatch");
+    if (!WebPInitDecoderConfig(&config)) return ccodec_fail(msg, msglen, CSTATUS_BAD_ARGUMENT, "libwebp version mismatch");
     config.output.colorspace = channels == 4 ? MODE_RGBA : MODE_RGB;
     config.output.is_external_memory = 1;
     config.output.u.RGBA.rgba = out;
     config.output.u.RGBA.stride = (int)stride;
     config.output.u.RGBA.size = (size_t)info.height * stride;
     WebPIDecoder *decoder = WebPIDecode(NULL, 0, &config);
-    if (decoder == NULL) return ccodec_fail(msg, msglen, CCODEC_NO_MEMORY, "out of memory creating WebP decoder");
+    if (decoder == NULL) return ccodec_fail(msg, msglen, CSTATUS_NO_MEMORY, "out of memory creating WebP decoder");
     VP8StatusCode status = WebPIUpdate(decoder, data, len);
     WebPIDelete(decoder);
     WebPFreeDecBuffer(&config.output);
-    if (status == VP8_STATUS_SUSPENDED) return ccodec_fail(msg, msglen, CCODEC_TRUNCATED, "WebP data ends early");
+    if (status == VP8_STATUS_SUSPENDED) return ccodec_fail(msg, msglen, CSTATUS_TRUNCATED, "WebP data ends early");
     return cwebp_status(status, msg, msglen);
 }
 
@@ -82,18 +82,18 @@ static int cwebp_write(const uint8_t *data, size_t size, const WebPPicture *pict
 
 int ccodec_webp_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int channels, int quality,
                        uint8_t **out, size_t *out_len, char *msg, size_t msglen) {
-    if (out == NULL || out_len == NULL) return CCODEC_BAD_ARGUMENT;
+    if (out == NULL || out_len == NULL) return CSTATUS_BAD_ARGUMENT;
     *out = NULL;
     *out_len = 0;
     if (msg != NULL && msglen > 0) msg[0] = '\0';
     if (pixels == NULL || (channels != 3 && channels != 4) || width == 0 || height == 0
         || width > WEBP_MAX_DIMENSION || height > WEBP_MAX_DIMENSION) {
-        return ccodec_fail(msg, msglen, CCODEC_BAD_ARGUMENT, "WebP holds RGB or RGBA of 1...16383 pixels per side");
+        return ccodec_fail(msg, msglen, CSTATUS_BAD_ARGUMENT, "WebP holds RGB or RGBA of 1...16383 pixels per side");
     }
     WebPConfig config;
     WebPPicture picture;
     if (!WebPConfigInit(&config) || !WebPPictureInit(&picture)) {
-        return ccodec_fail(msg, msglen, CCODEC_BAD_ARGUMENT, "libwebp version mismatch");
+        return ccodec_fail(msg, msglen, CSTATUS_BAD_ARGUMENT, "libwebp version mismatch");
     }
     if (quality < 0) {
         /* Lossless, and exact: the colour under a fully transparent pixel is kept too. */
@@ -111,7 +111,7 @@ int ccodec_webp_encode(const uint8_t *pixels, uint32_t width, uint32_t height, i
                                  : WebPPictureImportRGB(&picture, pixels, stride);
     if (!imported) {
         WebPPictureFree(&picture);
-        return ccodec_fail(msg, msglen, CCODEC_NO_MEMORY, "out of memory importing pixels into WebP");
+        return ccodec_fail(msg, msglen, CSTATUS_NO_MEMORY, "out of memory importing pixels into WebP");
     }
     ccodec_buffer buffer = {0};
     picture.writer = cwebp_write;
@@ -122,9 +122,9 @@ int ccodec_webp_encode(const uint8_t *pixels, uint32_t width, uint32_t height, i
     if (!ok) {
         free(buffer.bytes);
         ccodec_message(msg, msglen, "WebP encoding failed (libwebp error %d)", error);
-        return error == VP8_ENC_ERROR_OUT_OF_MEMORY ? CCODEC_NO_MEMORY : CCODEC_WRITE_FAILED;
+        return error == VP8_ENC_ERROR_OUT_OF_MEMORY ? CSTATUS_NO_MEMORY : CSTATUS_WRITE_FAILED;
     }
     *out = buffer.bytes;
     *out_len = buffer.len;
-    return CCODEC_OK;
+    return CSTATUS_OK;
 }

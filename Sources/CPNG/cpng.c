@@ -50,19 +50,19 @@ static void cpng_set_message(cpng_ctx *ctx, const char *text) {
 
 /* Records a status the error path should report, unless an earlier, more specific one stands. */
 static void cpng_note(cpng_ctx *ctx, int status) {
-    if (ctx->status == CPNG_OK) ctx->status = status;
+    if (ctx->status == CSTATUS_OK) ctx->status = status;
 }
 
 /* The status to return once libpng has longjmp'd back: the recorded cause, else the default. */
 static int cpng_failed(const cpng_ctx *ctx, int fallback) {
-    return ctx->status != CPNG_OK ? ctx->status : fallback;
+    return ctx->status != CSTATUS_OK ? ctx->status : fallback;
 }
 
 /* libpng's error callback: keep the message (unless a callback already explained the
  * failure better), then unwind to the worker's setjmp. Must not return. */
 static void cpng_on_error(png_structp png, png_const_charp text) {
     cpng_ctx *ctx = (cpng_ctx *)png_get_error_ptr(png);
-    if (ctx->status == CPNG_OK || ctx->msg == NULL || ctx->msglen == 0 || ctx->msg[0] == '\0') {
+    if (ctx->status == CSTATUS_OK || ctx->msg == NULL || ctx->msglen == 0 || ctx->msg[0] == '\0') {
         cpng_set_message(ctx, text);
     }
     png_longjmp(png, 1);
@@ -72,8 +72,8 @@ static void cpng_on_error(png_structp png, png_const_charp text) {
  * is the only sign that the "Invalid IHDR data" error which follows means "too large". */
 static void cpng_on_warning(png_structp png, png_const_charp text) {
     cpng_ctx *ctx = (cpng_ctx *)png_get_error_ptr(png);
-    if (text != NULL && strstr(text, "exceeds user limit") != NULL && ctx->status == CPNG_OK) {
-        cpng_note(ctx, CPNG_TOO_LARGE);
+    if (text != NULL && strstr(text, "exceeds user limit") != NULL && ctx->status == CSTATUS_OK) {
+        cpng_note(ctx, CSTATUS_TOO_LARGE);
         cpng_set_message(ctx, text);
     }
 }
@@ -81,7 +81,7 @@ static void cpng_on_warning(png_structp png, png_const_charp text) {
 /* Allocator hooks, so an allocation failure is reported as such rather than as "corrupt". */
 static png_voidp cpng_malloc(png_structp png, png_alloc_size_t size) {
     void *p = malloc(size);
-    if (p == NULL) cpng_note((cpng_ctx *)png_get_mem_ptr(png), CPNG_NO_MEMORY);
+    if (p == NULL) cpng_note((cpng_ctx *)png_get_mem_ptr(png), CSTATUS_NO_MEMORY);
     return p;
 }
 
@@ -94,7 +94,7 @@ static void cpng_mfree(png_structp png, png_voidp p) {
 static void cpng_read_fn(png_structp png, png_bytep out, size_t n) {
     cpng_ctx *ctx = (cpng_ctx *)png_get_io_ptr(png);
     if (n > ctx->len - ctx->pos) {
-        cpng_note(ctx, CPNG_TRUNCATED);
+        cpng_note(ctx, CSTATUS_TRUNCATED);
         png_error(png, "unexpected end of PNG data");
     }
     memcpy(out, ctx->data + ctx->pos, n);
@@ -105,7 +105,7 @@ static void cpng_read_fn(png_structp png, png_bytep out, size_t n) {
 static void cpng_write_fn(png_structp png, png_bytep in, size_t n) {
     cpng_ctx *ctx = (cpng_ctx *)png_get_io_ptr(png);
     if (n > SIZE_MAX - ctx->buf_len) {
-        cpng_note(ctx, CPNG_NO_MEMORY);
+        cpng_note(ctx, CSTATUS_NO_MEMORY);
         png_error(png, "PNG output too large");
     }
     size_t need = ctx->buf_len + n;
@@ -114,7 +114,7 @@ static void cpng_write_fn(png_structp png, png_bytep in, size_t n) {
         while (cap < need) cap = cap > SIZE_MAX / 2 ? need : cap * 2;
         uint8_t *grown = (uint8_t *)realloc(ctx->buf, cap);
         if (grown == NULL) {
-            cpng_note(ctx, CPNG_NO_MEMORY);
+            cpng_note(ctx, CSTATUS_NO_MEMORY);
             png_error(png, "out of memory growing PNG output");
         }
         ctx->buf = grown;
@@ -130,17 +130,17 @@ static void cpng_flush_fn(png_structp png) { (void)png; }
 
 /* 0 when the data starts with the full signature; otherwise why not. */
 static int cpng_check_signature(const uint8_t *data, size_t len, cpng_ctx *ctx) {
-    if (data != NULL && len >= 8 && png_sig_cmp(data, 0, 8) == 0) return CPNG_OK;
+    if (data != NULL && len >= 8 && png_sig_cmp(data, 0, 8) == 0) return CSTATUS_OK;
     if (data != NULL && len > 0 && len < 8 && png_sig_cmp(data, 0, len) == 0) {
         cpng_set_message(ctx, "PNG signature is cut short");
-        return CPNG_TRUNCATED;
+        return CSTATUS_TRUNCATED;
     }
     cpng_set_message(ctx, "not a PNG signature");
-    return CPNG_NOT_PNG;
+    return CSTATUS_NOT_FORMAT;
 }
 
 /* A read struct and its info struct wired to ctx's callbacks and in-memory data, or
- * CPNG_NO_MEMORY. Nothing here can raise, so it needs no setjmp of its own. */
+ * CSTATUS_NO_MEMORY. Nothing here can raise, so it needs no setjmp of its own. */
 static int cpng_create_reader(cpng_ctx *ctx, png_structp *png, png_infop *info) {
     *png = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, ctx, cpng_on_error, cpng_on_warning,
                                     ctx, cpng_malloc, cpng_mfree);
@@ -148,14 +148,14 @@ static int cpng_create_reader(cpng_ctx *ctx, png_structp *png, png_infop *info) 
     if (*info == NULL) {
         png_destroy_read_struct(png, NULL, NULL);
         cpng_set_message(ctx, "out of memory creating PNG reader");
-        return CPNG_NO_MEMORY;
+        return CSTATUS_NO_MEMORY;
     }
     png_set_read_fn(*png, ctx, cpng_read_fn);
     png_set_sig_bytes(*png, 8);  /* cpng_check_signature has consumed them */
-    return CPNG_OK;
+    return CSTATUS_OK;
 }
 
-/* Sets up ctx over data and checks the signature; on CPNG_OK the reader starts after it. */
+/* Sets up ctx over data and checks the signature; on CSTATUS_OK the reader starts after it. */
 static int cpng_begin_read(cpng_ctx *ctx, const uint8_t *data, size_t len, char *msg, size_t msglen) {
     cpng_ctx_init(ctx, data, len, msg, msglen);
     int rc = cpng_check_signature(data, len, ctx);
@@ -196,10 +196,10 @@ static int cpng_read_with(cpng_ctx *ctx, uint64_t max_pixels, uint8_t *out, size
     png_structp png;
     png_infop info;
     int rc = cpng_create_reader(ctx, &png, &info);
-    if (rc != CPNG_OK) return rc;
+    if (rc != CSTATUS_OK) return rc;
     if (setjmp(png_jmpbuf(png))) {
         png_destroy_read_struct(&png, &info, NULL);
-        return cpng_failed(ctx, CPNG_CORRUPT);
+        return cpng_failed(ctx, CSTATUS_CORRUPT);
     }
     /* No single dimension may exceed the whole pixel budget (libpng's own guard, checked in
      * png_read_info before any row buffer exists); the product is checked just below. */
@@ -212,7 +212,7 @@ static int cpng_read_with(cpng_ctx *ctx, uint64_t max_pixels, uint8_t *out, size
     *channels = cpng_normalised_channels(png, info);
     if (out == NULL) {
         png_destroy_read_struct(&png, &info, NULL);
-        return CPNG_OK;
+        return CSTATUS_OK;
     }
     if ((uint64_t)*width * *height > max_pixels) {
         char text[128];
@@ -220,7 +220,7 @@ static int cpng_read_with(cpng_ctx *ctx, uint64_t max_pixels, uint8_t *out, size
                  (unsigned long)*width, (unsigned long)*height);
         cpng_set_message(ctx, text);
         png_destroy_read_struct(&png, &info, NULL);
-        return CPNG_TOO_LARGE;
+        return CSTATUS_TOO_LARGE;
     }
     int passes = cpng_set_transforms(png, info);
     png_read_update_info(png, info);
@@ -230,12 +230,12 @@ static int cpng_read_with(cpng_ctx *ctx, uint64_t max_pixels, uint8_t *out, size
         || row_bytes != (size_t)*width * (size_t)*channels) {
         cpng_set_message(ctx, "unexpected PNG layout after normalising");
         png_destroy_read_struct(&png, &info, NULL);
-        return CPNG_CORRUPT;
+        return CSTATUS_CORRUPT;
     }
     if (out_len / row_bytes < *height) {
         cpng_set_message(ctx, "output buffer too small for the decoded image");
         png_destroy_read_struct(&png, &info, NULL);
-        return CPNG_BAD_ARGUMENT;
+        return CSTATUS_BAD_ARGUMENT;
     }
     /* One full row buffer per image row; for Adam7, libpng fills each row in over the
      * passes (this is what png_read_image does, minus the row-pointer array). */
@@ -244,29 +244,29 @@ static int cpng_read_with(cpng_ctx *ctx, uint64_t max_pixels, uint8_t *out, size
     }
     png_read_end(png, NULL);
     png_destroy_read_struct(&png, &info, NULL);
-    return CPNG_OK;
+    return CSTATUS_OK;
 }
 
 int cpng_read_header(const uint8_t *data, size_t len,
                      uint32_t *width, uint32_t *height, int *channels,
                      char *msg, size_t msglen) {
-    if (width == NULL || height == NULL || channels == NULL) return CPNG_BAD_ARGUMENT;
+    if (width == NULL || height == NULL || channels == NULL) return CSTATUS_BAD_ARGUMENT;
     *width = 0;
     *height = 0;
     *channels = 0;
     cpng_ctx ctx;
     int rc = cpng_begin_read(&ctx, data, len, msg, msglen);
-    if (rc != CPNG_OK) return rc;
+    if (rc != CSTATUS_OK) return rc;
     return cpng_read_with(&ctx, UINT64_MAX, NULL, 0, width, height, channels);
 }
 
 int cpng_decode(const uint8_t *data, size_t len, uint64_t max_pixels,
                 uint8_t *out, size_t out_len,
                 char *msg, size_t msglen) {
-    if (out == NULL) return CPNG_BAD_ARGUMENT;
+    if (out == NULL) return CSTATUS_BAD_ARGUMENT;
     cpng_ctx ctx;
     int rc = cpng_begin_read(&ctx, data, len, msg, msglen);
-    if (rc != CPNG_OK) return rc;
+    if (rc != CSTATUS_OK) return rc;
     uint32_t width, height;
     int channels;
     return cpng_read_with(&ctx, max_pixels, out, out_len, &width, &height, &channels);
@@ -283,17 +283,17 @@ static int cpng_encode_with(cpng_ctx *ctx, const uint8_t *pixels, uint32_t width
                                                 cpng_on_warning, ctx, cpng_malloc, cpng_mfree);
     if (png == NULL) {
         cpng_set_message(ctx, "out of memory creating PNG writer");
-        return CPNG_NO_MEMORY;
+        return CSTATUS_NO_MEMORY;
     }
     png_infop info = png_create_info_struct(png);
     if (info == NULL) {
         png_destroy_write_struct(&png, NULL);
         cpng_set_message(ctx, "out of memory creating PNG info");
-        return CPNG_NO_MEMORY;
+        return CSTATUS_NO_MEMORY;
     }
     if (setjmp(png_jmpbuf(png))) {
         png_destroy_write_struct(&png, &info);
-        return cpng_failed(ctx, CPNG_WRITE_FAILED);
+        return cpng_failed(ctx, CSTATUS_WRITE_FAILED);
     }
     png_set_write_fn(png, ctx, cpng_write_fn, cpng_flush_fn);
     /* libpng's default user limit (1e6 per side) applies to writing too; the format's is 2^31-1. */
@@ -306,7 +306,7 @@ static int cpng_encode_with(cpng_ctx *ctx, const uint8_t *pixels, uint32_t width
     for (uint32_t y = 0; y < height; y++) png_write_row(png, pixels + (size_t)y * row_bytes);
     png_write_end(png, NULL);
     png_destroy_write_struct(&png, &info);
-    return CPNG_OK;
+    return CSTATUS_OK;
 }
 
 int cpng_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int channels,
@@ -315,22 +315,22 @@ int cpng_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int chan
                 char *msg, size_t msglen) {
     cpng_ctx ctx;
     cpng_ctx_init(&ctx, NULL, 0, msg, msglen);
-    if (out == NULL || out_len == NULL) return CPNG_BAD_ARGUMENT;
+    if (out == NULL || out_len == NULL) return CSTATUS_BAD_ARGUMENT;
     *out = NULL;
     *out_len = 0;
     if (pixels == NULL || channels < 1 || channels > 4 || width == 0 || height == 0
         || width > PNG_UINT_31_MAX || height > PNG_UINT_31_MAX) {
         cpng_set_message(&ctx, "PNG needs 1...4 channels and 1...2^31-1 pixels per side");
-        return CPNG_BAD_ARGUMENT;
+        return CSTATUS_BAD_ARGUMENT;
     }
     int rc = cpng_encode_with(&ctx, pixels, width, height, channels, compression_level);
-    if (rc != CPNG_OK) {
+    if (rc != CSTATUS_OK) {
         free(ctx.buf);
         return rc;
     }
     *out = ctx.buf;
     *out_len = ctx.buf_len;
-    return CPNG_OK;
+    return CSTATUS_OK;
 }
 
 void cpng_free(void *buffer) { free(buffer); }

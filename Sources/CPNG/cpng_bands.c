@@ -80,7 +80,7 @@ int cpng_deflate_rows(const uint8_t *rows, const uint8_t *previous_row, size_t r
     uint8_t *best = malloc(line), *trial = malloc(line), *zeros = calloc(row_bytes ? row_bytes : 1, 1);
     z_stream z;
     memset(&z, 0, sizeof z);
-    if (!best || !trial || !zeros) { free(best); free(trial); free(zeros); return CPNG_BANDS_NOMEM; }
+    if (!best || !trial || !zeros) { free(best); free(trial); free(zeros); return CSTATUS_NO_MEMORY; }
     level = level < 0 ? 0 : level > 9 ? 9 : level;
     /* Level 1, the fast default: Paeth on every row and run-length matching only (Z_RLE).
      * Measured on 16 MP photo-derived outputs it is about twice as fast as the adaptive filter
@@ -90,16 +90,16 @@ int cpng_deflate_rows(const uint8_t *rows, const uint8_t *previous_row, size_t r
     int fixed_filter = level == 0 ? 0 : level == 1 ? 4 : -1;
     int strategy = level == 1 ? Z_RLE : Z_DEFAULT_STRATEGY;
     if (deflateInit2(&z, level, Z_DEFLATED, -15, 8, strategy) != Z_OK) {
-        free(best); free(trial); free(zeros); return CPNG_BANDS_ZLIB;
+        free(best); free(trial); free(zeros); return CSTATUS_WRITE_FAILED;
     }
     size_t capacity = deflateBound(&z, (uLong)(line * row_count)) + 64, used = 0;
     uint8_t *buffer = malloc(capacity);
-    if (!buffer) { deflateEnd(&z); free(best); free(trial); free(zeros); return CPNG_BANDS_NOMEM; }
+    if (!buffer) { deflateEnd(&z); free(best); free(trial); free(zeros); return CSTATUS_NO_MEMORY; }
     uLong sum = adler32(0L, Z_NULL, 0);
-    int status = CPNG_BANDS_OK;
+    int status = CSTATUS_OK;
     size_t next_restart = 0;  /* index into restarts of the next restart row at or after r */
     if (restart_count > 0 && restarts[0] == 0) { restart_offsets[0] = 0; next_restart = 1; }
-    for (size_t r = 0; r < row_count && status == CPNG_BANDS_OK; r++) {
+    for (size_t r = 0; r < row_count && status == CSTATUS_OK; r++) {
         const uint8_t *row = rows + r * row_bytes;
         const uint8_t *prev = r > 0 ? rows + (r - 1) * row_bytes : previous_row;
         /* A restart row may not read the row above: None or Sub (Sub where Paeth is fixed). */
@@ -121,22 +121,22 @@ int cpng_deflate_rows(const uint8_t *rows, const uint8_t *previous_row, size_t r
             if (capacity - used < 64) {
                 size_t grown = capacity * 2;
                 uint8_t *bigger = realloc(buffer, grown);
-                if (!bigger) { status = CPNG_BANDS_NOMEM; break; }
+                if (!bigger) { status = CSTATUS_NO_MEMORY; break; }
                 buffer = bigger; capacity = grown;
             }
             z.next_out = buffer + used;
             z.avail_out = (uInt)(capacity - used > 0x40000000u ? 0x40000000u : capacity - used);
             uInt before = z.avail_out;
-            if (deflate(&z, flush) == Z_STREAM_ERROR) { status = CPNG_BANDS_ZLIB; break; }
+            if (deflate(&z, flush) == Z_STREAM_ERROR) { status = CSTATUS_WRITE_FAILED; break; }
             used += before - z.avail_out;
         } while (z.avail_in > 0 || z.avail_out == 0);
         if (restart_next) restart_offsets[next_restart++] = used;
     }
     deflateEnd(&z);
     free(best); free(trial); free(zeros);
-    if (status != CPNG_BANDS_OK) { free(buffer); return status; }
+    if (status != CSTATUS_OK) { free(buffer); return status; }
     *out = buffer; *out_len = used; *adler = (uint32_t)sum; *raw_len = (uint64_t)line * row_count;
-    return CPNG_BANDS_OK;
+    return CSTATUS_OK;
 }
 
 uint32_t cpng_adler32_combine(uint32_t adler_a, uint32_t adler_b, uint64_t length_b) {

@@ -12,7 +12,7 @@
  *     fault found there is held back until the image has decoded and reported only then.
  *   - Where libpng's verdict depends on how it happens to buffer the stream (a bad Adler-32
  *     or zlib header with good deflate data, more data than the image needs, a window
- *     smaller than 32 KiB), this path answers CPNG_FAST_UNSUPPORTED and libpng decides.
+ *     smaller than 32 KiB), this path answers CSTATUS_FAST_DECLINED and libpng decides.
  */
 
 #include "cpng.h"
@@ -40,15 +40,15 @@ static void cpng_prefer_huge_pages(void *p, size_t n) {
 #endif
 }
 
-/* Inflates the zlib stream into raw (exactly raw_len bytes). CPNG_OK, CPNG_CORRUPT, or
- * CPNG_FAST_UNSUPPORTED when only libpng can say what it makes of the stream. */
+/* Inflates the zlib stream into raw (exactly raw_len bytes). CSTATUS_OK, CSTATUS_CORRUPT, or
+ * CSTATUS_FAST_DECLINED when only libpng can say what it makes of the stream. */
 static int cpng_inflate(const uint8_t *stream, size_t stream_len, uint8_t *raw, size_t raw_len,
                         char *msg, size_t msglen) {
     /* A window under 32 KiB: zlib (so libpng) refuses distances beyond it, libdeflate
      * does not check; such small windows come only from encoders of small images. */
-    if (stream_len >= 2 && (stream[0] >> 4) != 7) return CPNG_FAST_UNSUPPORTED;
+    if (stream_len >= 2 && (stream[0] >> 4) != 7) return CSTATUS_FAST_DECLINED;
     struct libdeflate_decompressor *d = libdeflate_alloc_decompressor();
-    if (d == NULL) return cpng_fast_fail(msg, msglen, CPNG_NO_MEMORY, "out of memory creating the inflater");
+    if (d == NULL) return cpng_fast_fail(msg, msglen, CSTATUS_NO_MEMORY, "out of memory creating the inflater");
     enum libdeflate_result r = libdeflate_zlib_decompress(d, stream, stream_len, raw, raw_len, NULL);
     if (r == LIBDEFLATE_BAD_DATA && stream_len > 2
         && libdeflate_deflate_decompress(d, stream + 2, stream_len - 2, raw, raw_len, NULL) == LIBDEFLATE_SUCCESS) {
@@ -58,11 +58,11 @@ static int cpng_inflate(const uint8_t *stream, size_t stream_len, uint8_t *raw, 
     }
     libdeflate_free_decompressor(d);
     switch (r) {
-    case LIBDEFLATE_SUCCESS: return CPNG_OK;
-    case LIBDEFLATE_SHORT_OUTPUT: return cpng_fast_fail(msg, msglen, CPNG_CORRUPT, "Not enough image data");
+    case LIBDEFLATE_SUCCESS: return CSTATUS_OK;
+    case LIBDEFLATE_SHORT_OUTPUT: return cpng_fast_fail(msg, msglen, CSTATUS_CORRUPT, "Not enough image data");
     /* Too much data is only a warning to libpng; it decodes the image and drops the rest. */
-    case LIBDEFLATE_INSUFFICIENT_SPACE: return CPNG_FAST_UNSUPPORTED;
-    default: return cpng_fast_fail(msg, msglen, CPNG_CORRUPT, "IDAT: invalid compressed data");
+    case LIBDEFLATE_INSUFFICIENT_SPACE: return CSTATUS_FAST_DECLINED;
+    default: return cpng_fast_fail(msg, msglen, CSTATUS_CORRUPT, "IDAT: invalid compressed data");
     }
 }
 
@@ -85,66 +85,66 @@ static int cpng_decode_fast_impl(const uint8_t *data, size_t len, uint64_t max_p
                                  char *msg, size_t msglen) {
     static const uint8_t signature[8] = {137, 80, 78, 71, 13, 10, 26, 10};
     if (msg != NULL && msglen > 0) msg[0] = '\0';
-    if (data == NULL || out == NULL) return cpng_fast_fail(msg, msglen, CPNG_BAD_ARGUMENT, "no data or no output");
+    if (data == NULL || out == NULL) return cpng_fast_fail(msg, msglen, CSTATUS_BAD_ARGUMENT, "no data or no output");
     /* Anything wrong before the IHDR fields is libpng's to name. */
-    if (len < 8 + 25 || memcmp(data, signature, 8) != 0) return CPNG_FAST_UNSUPPORTED;
+    if (len < 8 + 25 || memcmp(data, signature, 8) != 0) return CSTATUS_FAST_DECLINED;
     const uint8_t *ihdr = data + 8;
-    if (cpng_be32(ihdr) != 13 || memcmp(ihdr + 4, "IHDR", 4) != 0) return CPNG_FAST_UNSUPPORTED;
+    if (cpng_be32(ihdr) != 13 || memcmp(ihdr + 4, "IHDR", 4) != 0) return CSTATUS_FAST_DECLINED;
     if (libdeflate_crc32(0, ihdr + 4, 17) != cpng_be32(ihdr + 21)) {
-        return cpng_fast_fail(msg, msglen, CPNG_CORRUPT, "IHDR: CRC error");
+        return cpng_fast_fail(msg, msglen, CSTATUS_CORRUPT, "IHDR: CRC error");
     }
     uint32_t width = cpng_be32(ihdr + 8), height = cpng_be32(ihdr + 12);
     uint8_t depth = ihdr[16], colour = ihdr[17];
     if (width == 0 || height == 0 || width > CPNG_UINT31_MAX || height > CPNG_UINT31_MAX
         || ihdr[18] != 0 || ihdr[19] != 0 || ihdr[20] != 0 || depth != 8) {
-        return CPNG_FAST_UNSUPPORTED;  /* interlaced, not 8-bit, or an invalid header */
+        return CSTATUS_FAST_DECLINED;  /* interlaced, not 8-bit, or an invalid header */
     }
     int channels = colour == 0 ? 1 : colour == 4 ? 2 : colour == 2 ? 3 : colour == 6 ? 4 : 0;
-    if (channels == 0) return CPNG_FAST_UNSUPPORTED;  /* palette, or an invalid colour type */
+    if (channels == 0) return CSTATUS_FAST_DECLINED;  /* palette, or an invalid colour type */
     if ((uint64_t)width * height > max_pixels) {
         char text[128];
         snprintf(text, sizeof text, "%lux%lu exceeds the pixel limit", (unsigned long)width, (unsigned long)height);
-        return cpng_fast_fail(msg, msglen, CPNG_TOO_LARGE, text);
+        return cpng_fast_fail(msg, msglen, CSTATUS_TOO_LARGE, text);
     }
     size_t row_bytes, image_bytes, line, raw_len;
     if (__builtin_mul_overflow((size_t)width, (size_t)channels, &row_bytes)
         || __builtin_mul_overflow(row_bytes, (size_t)height, &image_bytes)
         || __builtin_add_overflow(row_bytes, (size_t)1, &line)
         || __builtin_mul_overflow(line, (size_t)height, &raw_len)) {
-        return cpng_fast_fail(msg, msglen, CPNG_NO_MEMORY, "image too large for this machine");
+        return cpng_fast_fail(msg, msglen, CSTATUS_NO_MEMORY, "image too large for this machine");
     }
     if (out_len < (unfilter ? image_bytes : raw_len)) {
-        return cpng_fast_fail(msg, msglen, CPNG_BAD_ARGUMENT, "output buffer too small for the decoded image");
+        return cpng_fast_fail(msg, msglen, CSTATUS_BAD_ARGUMENT, "output buffer too small for the decoded image");
     }
 
     /* Walk every chunk to IEND. The IDATs that follow one another make the image stream
      * (libpng ignores, with a warning, IDATs after a gap once the stream is complete). */
     enum { BEFORE_IDAT, IN_IDAT, AFTER_IDAT } phase = BEFORE_IDAT;
     size_t pos = 8 + 25, first_idat = 0, stream_len = 0, idat_chunks = 0, single = 0;
-    int late = CPNG_OK;  /* a fault after the IDAT run, reported only if the image decodes */
+    int late = CSTATUS_OK;  /* a fault after the IDAT run, reported only if the image decodes */
     char late_text[96] = "";
     for (;;) {
-        int status = CPNG_OK;
+        int status = CSTATUS_OK;
         const char *text = "unexpected end of PNG data";
         uint32_t length = 0;
         int is_idat = 0;
         if (len - pos < 8) {
             /* Cut inside a chunk header: straight after an IDAT, the stream may have gone on
              * there, and libpng reports the cut whether or not the stream was complete. */
-            status = CPNG_TRUNCATED;
+            status = CSTATUS_TRUNCATED;
         } else {
             length = cpng_be32(data + pos);
             is_idat = memcmp(data + pos + 4, "IDAT", 4) == 0;
             if (phase == IN_IDAT && !is_idat) phase = AFTER_IDAT;
             if (length > CPNG_UINT31_MAX) {
-                status = CPNG_CORRUPT, text = "PNG unsigned integer out of range";
+                status = CSTATUS_CORRUPT, text = "PNG unsigned integer out of range";
             } else if (!cpng_chunk_type_valid(data + pos + 4)) {
-                status = CPNG_CORRUPT, text = "invalid chunk type";
+                status = CSTATUS_CORRUPT, text = "invalid chunk type";
             } else if (len - pos - 8 < (size_t)length + 4) {
-                status = CPNG_TRUNCATED;
+                status = CSTATUS_TRUNCATED;
             }
         }
-        if (status != CPNG_OK) {
+        if (status != CSTATUS_OK) {
             if (phase != AFTER_IDAT) return cpng_fast_fail(msg, msglen, status, text);
             /* Past the IDAT run: libpng decodes the image before it gets here. */
             late = status;
@@ -156,13 +156,13 @@ static int cpng_decode_fast_impl(const uint8_t *data, size_t len, uint64_t max_p
         int is_iend = memcmp(type, "IEND", 4) == 0;
         /* PLTE, tRNS, a second IHDR, unknown critical chunks: libpng's business. */
         if (memcmp(type, "tRNS", 4) == 0 || (critical && !is_idat && !is_iend)) {
-            return CPNG_FAST_UNSUPPORTED;
+            return CSTATUS_FAST_DECLINED;
         }
         if (critical && libdeflate_crc32(0, type, (size_t)length + 4) != cpng_be32(type + 4 + length)) {
             char text_crc[32];
             snprintf(text_crc, sizeof text_crc, "%.4s: CRC error", (const char *)type);
-            if (phase != AFTER_IDAT) return cpng_fast_fail(msg, msglen, CPNG_CORRUPT, text_crc);
-            late = CPNG_CORRUPT;
+            if (phase != AFTER_IDAT) return cpng_fast_fail(msg, msglen, CSTATUS_CORRUPT, text_crc);
+            late = CSTATUS_CORRUPT;
             snprintf(late_text, sizeof late_text, "%s", text_crc);
             break;
         }
@@ -178,14 +178,14 @@ static int cpng_decode_fast_impl(const uint8_t *data, size_t len, uint64_t max_p
         pos += (size_t)length + 12;
         if (is_iend) break;
     }
-    if (phase == BEFORE_IDAT) return CPNG_FAST_UNSUPPORTED;  /* no image data: libpng says so */
+    if (phase == BEFORE_IDAT) return CSTATUS_FAST_DECLINED;  /* no image data: libpng says so */
 
     /* The stream: the one IDAT's data in place, or the run's pieces joined. */
     const uint8_t *stream = data + single;
     uint8_t *joined = NULL;
     if (idat_chunks > 1) {
         joined = cpng_alloc_huge(stream_len);
-        if (joined == NULL) return cpng_fast_fail(msg, msglen, CPNG_NO_MEMORY, "out of memory joining IDAT chunks");
+        if (joined == NULL) return cpng_fast_fail(msg, msglen, CSTATUS_NO_MEMORY, "out of memory joining IDAT chunks");
         size_t used = 0;
         for (size_t p = first_idat; memcmp(data + p + 4, "IDAT", 4) == 0; p += (size_t)cpng_be32(data + p) + 12) {
             size_t n = cpng_be32(data + p);
@@ -205,17 +205,17 @@ static int cpng_decode_fast_impl(const uint8_t *data, size_t len, uint64_t max_p
     if (raw == NULL || zeros == NULL) {
         free(joined); free(zeros);
         if (raw != out) free(raw);
-        return cpng_fast_fail(msg, msglen, CPNG_NO_MEMORY, "out of memory inflating the image");
+        return cpng_fast_fail(msg, msglen, CSTATUS_NO_MEMORY, "out of memory inflating the image");
     }
     int rc = cpng_inflate(stream, stream_len, raw, raw_len, msg, msglen);
     free(joined);
-    if (rc == CPNG_OK && unfilter) {
+    if (rc == CSTATUS_OK && unfilter) {
         int64_t bad_row = cpng_unfilter_rows(raw, out, zeros, height, row_bytes, channels);
-        if (bad_row >= 0) rc = cpng_fast_fail(msg, msglen, CPNG_CORRUPT, "bad adaptive filter value");
+        if (bad_row >= 0) rc = cpng_fast_fail(msg, msglen, CSTATUS_CORRUPT, "bad adaptive filter value");
     }
     if (raw != out) free(raw);
     free(zeros);
-    if (rc == CPNG_OK && late != CPNG_OK) rc = cpng_fast_fail(msg, msglen, late, late_text);
+    if (rc == CSTATUS_OK && late != CSTATUS_OK) rc = cpng_fast_fail(msg, msglen, late, late_text);
     return rc;
 }
 

@@ -29,7 +29,7 @@ public struct BandPlan: Equatable, Sendable {
     }
 
     /// A plan with the given owned row counts, in rank order (they must sum to `height`),
-    /// such as whole restart segments per rank (``RestartLayout/rankRowCounts(ranks:)``).
+    /// such as whole restart segments per rank (ImageCodecs' `RestartLayout.rankRowCounts(ranks:)`).
     public init(height: Int, ownedCounts: [Int], halo: Int) {
         precondition(height >= 0 && !ownedCounts.isEmpty && halo >= 0 && ownedCounts.allSatisfy { $0 >= 0 }
                      && ownedCounts.reduce(0, +) == height, "bad band plan input")

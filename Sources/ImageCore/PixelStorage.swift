@@ -13,13 +13,13 @@ import Musl
 /// measured). Large buffers are therefore marked `MADV_HUGEPAGE` before the first write, as
 /// NumPy does for its arrays; where transparent huge pages are off (or on other systems) the
 /// advice is simply ignored and nothing else changes.
-enum PixelStorage {
+package enum PixelStorage {
     /// Buffers from this size on get the advice (smaller ones rarely span a whole huge page).
-    static let adviceThreshold = 4 << 20
+    package static let adviceThreshold = 4 << 20
 
     /// An array of `count` samples, every one written by `fill` (which must initialise them all).
     @inline(__always)
-    static func uninitialized(count: Int, _ fill: (UnsafeMutableBufferPointer<UInt8>) -> Void) -> [UInt8] {
+    package static func uninitialized(count: Int, _ fill: (UnsafeMutableBufferPointer<UInt8>) -> Void) -> [UInt8] {
         [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
             if count >= adviceThreshold, let base = buffer.baseAddress { adviseHugePages(base, count: count) }
             fill(UnsafeMutableBufferPointer(rebasing: buffer[0..<count]))
@@ -28,7 +28,7 @@ enum PixelStorage {
     }
 
     /// An array of `count` zero samples.
-    static func zeroed(count: Int) -> [UInt8] {
+    package static func zeroed(count: Int) -> [UInt8] {
         uninitialized(count: count) { $0.initialize(repeating: 0) }
     }
 

@@ -92,12 +92,12 @@ public struct Communicator: @unchecked Sendable {
 
     /// Combines `values` element-wise over all ranks and gives every rank the result
     /// (`MPI_Allreduce`): one collective for the ranks to agree on, say, the worst status.
-    public func allReduce(_ values: [Int64], op: ReduceOp) throws(MPIError) -> [Int64] {
+    public func allReduce(_ values: [Int64], op: Reduction) throws(MPIError) -> [Int64] {
         var result = [Int64](repeating: 0, count: values.count)
         let n = try mpiCount(values.count, "MPI_Allreduce")
         let rc = values.withUnsafeBytes { s in
             result.withUnsafeMutableBytes { r in
-                MPI_Allreduce(s.baseAddress, r.baseAddress, n, cmpi_type_int64(), op.raw, raw)
+                MPI_Allreduce(s.baseAddress, r.baseAddress, n, cmpi_type_int64(), ReduceOp(op).raw, raw)
             }
         }
         try check(rc, "MPI_Allreduce")
@@ -106,12 +106,12 @@ public struct Communicator: @unchecked Sendable {
 
     /// Combines `values` element-wise over all ranks into `root` (`MPI_Reduce`); the result is
     /// meaningful on `root` only.
-    public func reduce(_ values: [Double], op: ReduceOp, root: Int = 0) throws(MPIError) -> [Double] {
+    public func reduce(_ values: [Double], op: Reduction, root: Int = 0) throws(MPIError) -> [Double] {
         var result = [Double](repeating: 0, count: values.count)
         let n = try mpiCount(values.count, "MPI_Reduce")
         let rc = values.withUnsafeBytes { s in
             result.withUnsafeMutableBytes { r in
-                MPI_Reduce(s.baseAddress, r.baseAddress, n, cmpi_type_double(), op.raw, Int32(root), raw)
+                MPI_Reduce(s.baseAddress, r.baseAddress, n, cmpi_type_double(), ReduceOp(op).raw, Int32(root), raw)
             }
         }
         try check(rc, "MPI_Reduce")

@@ -40,13 +40,15 @@ public struct Datatype: @unchecked Sendable {
     }
 }
 
-/// A reduction operation.
-public struct ReduceOp: @unchecked Sendable {
+/// The MPI handle of a ``Reduction``.
+struct ReduceOp {
     let raw: MPI_Op?
-    /// The corresponding C constant is `MPI_MAX`.
-    public static var max: ReduceOp { ReduceOp(raw: cmpi_op_max()) }
-    /// The corresponding C constant is `MPI_MIN`.
-    public static var min: ReduceOp { ReduceOp(raw: cmpi_op_min()) }
-    /// The corresponding C constant is `MPI_SUM`.
-    public static var sum: ReduceOp { ReduceOp(raw: cmpi_op_sum()) }
+
+    init(_ reduction: Reduction) {
+        switch reduction {
+        case .min: raw = cmpi_op_min()
+        case .max: raw = cmpi_op_max()
+        case .sum: raw = cmpi_op_sum()
+        }
+    }
 }

@@ -2,60 +2,56 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
-import MPIKit
 import ImageCore
+import ImageCodecs
+import ImageFilters
+import MPIKit
 
 /// The phases of one distributed image, in the order they happen.
-enum Phase: Int, CaseIterable {
-    /// `read`: rank 0 reads the file and, unless it has restart points, decodes it whole.
-    /// `decode`: every rank decodes its own restart segments (PNGs written by bandsaw).
+public enum Phase: Int, CaseIterable, Sendable {
+    /// `read`: rank 0 reads the file and, unless the ranks share its decode, decodes it whole.
+    /// `decode`: every rank decodes its own part (restart segments, rows, strips or tiles).
     case read, broadcast, scatter, decode, halo, compute, encode, gather, write
 
-    var name: String { String(describing: self) }
+    /// The phase's name in the table and the JSON report.
+    public var name: String { String(describing: self) }
 }
 
-/// Wall time per phase on this rank, measured with `MPI_Wtime`.
+/// Seconds since an arbitrary point, from the monotonic clock (what `MPI_Wtime` reads here,
+/// and available without MPI for the in-process world).
+func monotonicSeconds() -> Double {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+}
+
+/// Wall time per phase on this rank.
 struct PhaseClock {
     private(set) var seconds = [Double](repeating: 0, count: Phase.allCases.count)
 
-    /// Runs `body` and adds its wall time to `phase`.
-    mutating func time<T, E: Error>(_ phase: Phase, _ body: () throws(E) -> T) throws(E) -> T {
-        let start = MPI.wallTime()
-        defer { seconds[phase.rawValue] += MPI.wallTime() - start }
-        return try body()
-    }
+    mutating func add(_ phase: Phase, _ elapsed: Double) { seconds[phase.rawValue] += elapsed }
 }
 
 /// Per-phase times reduced over the ranks: the slowest rank and the mean.
-struct PhaseSummary {
-    var max: [Double]
-    var mean: [Double]
+public struct PhaseSummary: Sendable, Equatable {
+    /// By phase (``Phase/rawValue``), in seconds.
+    public var max: [Double]
+    public var mean: [Double]
     /// Wall time of the whole image on rank 0, read to write.
-    var total: Double
+    public var total: Double
 
     /// Reduces every rank's clock to rank 0 (the result is meaningful there only).
-    static func reduce(_ clock: PhaseClock, total: Double, over world: Communicator) throws -> PhaseSummary {
+    static func reduce(_ clock: PhaseClock, total: Double, over world: any Collectives) throws -> PhaseSummary {
         let max = try world.reduce(clock.seconds, op: .max)
         let sum = try world.reduce(clock.seconds, op: .sum)
         return PhaseSummary(max: max, mean: sum.map { $0 / Double(world.size) }, total: total)
-    }
-
-    /// The human table rank 0 prints.
-    func table(title: String) -> String {
-        func ms(_ s: Double) -> String { String(format: "%10.2f", s * 1000) }
-        var lines = [title, "phase       max ms    mean ms"]
-        for phase in Phase.allCases {
-            lines.append(phase.name.padding(8) + ms(max[phase.rawValue]) + " " + ms(mean[phase.rawValue]))
-        }
-        lines.append("total   " + ms(total))
-        return lines.joined(separator: "\n")
     }
 }
 
 extension PhaseSummary: Encodable {
     /// Each phase as `{"max_ms": ..., "mean_ms": ...}` under its name, then `total_ms`; in
     /// milliseconds rounded to microseconds.
-    func encode(to encoder: any Encoder) throws {
+    public func encode(to encoder: any Encoder) throws {
         var object = encoder.container(keyedBy: Key.self)
         for phase in Phase.allCases {
             var figures = object.nestedContainer(keyedBy: Key.self, forKey: Key(phase.name))
@@ -79,17 +75,17 @@ extension PhaseSummary: Encodable {
 }
 
 /// One image's entry in the JSON report (the field names are the report's keys).
-struct ImageReport: Encodable {
-    var input: String, output: String
-    var width: Int, height: Int, channels: Int, output_channels: Int
-    /// How the ranks decoded it: whole, segments, rows, mpiio or tiff.
-    var decode: String
-    var phases: PhaseSummary
+public struct ImageReport: Encodable, Sendable {
+    public var input: String, output: String
+    public var width: Int, height: Int, channels: Int, output_channels: Int
+    /// How the ranks decoded it: whole, segments, rows, mpiio or tiff (the band source's name).
+    public var decode: String
+    public var phases: PhaseSummary
     /// Each rank's peak resident memory so far (MiB), by rank.
-    var peak_rss_mib: [Double]
+    public var peak_rss_mib: [Double]
     /// Per non-local stage (canny), the rounds its hysteresis took across the ranks; absent
     /// when the pipeline has none.
-    var hysteresis_rounds: [Int]?
+    public var hysteresis_rounds: [Int]?
 }
 
 /// Peak memory of the ranks, for the report.
@@ -101,31 +97,28 @@ enum PeakMemory {
         return (Double(usage.ru_maxrss) / 1024 * 10).rounded() / 10
     }
 
-    /// Every rank's peak, by rank, on rank 0 (one `MPI_Reduce` of a vector that is zero but
-    /// for each rank's own entry; meaningful on rank 0 only).
-    static func byRank(over world: Communicator) throws -> [Double] {
+    /// Every rank's peak, by rank, on rank 0 (one reduce of a vector that is zero but for each
+    /// rank's own entry; meaningful on rank 0 only).
+    static func byRank(over world: any Collectives) throws -> [Double] {
         var mine = [Double](repeating: 0, count: world.size)
         mine[world.rank] = residentMiB
         return try world.reduce(mine, op: .sum)
     }
 }
 
-/// The JSON report of a run: `--json` on stdout, `--report FILE`.
-struct RunReport: Encodable {
-    var ranks: Int
-    var halo_mode: String
-    var pipeline: String
+/// The report of a run, as `--json` prints it and `--report FILE` saves it.
+public struct RunReport: Encodable, Sendable {
+    public var ranks: Int
+    public var halo_mode: String
+    public var pipeline: String
     /// The kernel path rank 0 ran (`SIMDPath`); ranks on other hosts may differ, with the same bits.
-    var simd: String = SIMDPath.active.rawValue
-    var images: [ImageReport]
+    public var simd: String = SIMDPath.active.rawValue
+    public var images: [ImageReport]
 
-    var json: String {
+    /// The report as one line of JSON, keys sorted.
+    public var json: String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return (try? encoder.encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
-}
-
-extension String {
-    func padding(_ width: Int) -> String { self + String(repeating: " ", count: max(0, width - count)) }
 }

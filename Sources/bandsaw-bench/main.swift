@@ -15,6 +15,8 @@
 // Build it in release mode (`swift build -c release`): debug numbers mean nothing.
 import Foundation
 import ImageCore
+import ImageCodecs
+import ImageFilters
 
 // MARK: - Options
 

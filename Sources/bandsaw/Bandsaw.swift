@@ -4,6 +4,8 @@ import Glibc
 import ArgumentParser
 import Foundation
 import ImageCore
+import ImageCodecs
+import ImageFilters
 import MPIKit
 import SPMDEngine
 
@@ -59,13 +61,13 @@ struct ProcessCommand: ParsableCommand {
     var noAutorotate = false
 
     @Option(help: "Who deflates PNG output: parallel (every rank its own rows, rank 0 stitches) or serial (rank 0 alone, libpng).")
-    var encode: Encoding = .parallel
+    var encode: PNGEncoding = .parallel
 
     @Option(help: "Who decodes a PNG or TIFF on more than one rank: auto (shared: every rank its own PNG restart segments or rows' unfiltering, its own TIFF strips or tiles) or whole (rank 0 alone).")
-    var decode: Decoding = .auto
+    var decode: SharedDecode = .auto
 
     @Option(help: "Who reads and writes PGM/PPM: root (rank 0) or mpiio (every rank its own rows; the files must be on a filesystem every rank sees).")
-    var io: IOMode = .root
+    var io: PNMAccess = .root
 
     @Flag(help: "Print timings as JSON instead of a table.")
     var json = false
@@ -103,8 +105,8 @@ struct ProcessCommand: ParsableCommand {
     /// settings here too, so a job gives the command line's bytes).
     func settings() throws -> RunSettings {
         RunSettings(specs: try specs(), haloMode: haloMode, maxPixels: maxPixels,
-                    compressionLevel: compression, encoding: encode, json: json, quiet: quiet, reportPath: report,
-                    decoding: decode, io: io, quality: quality, autorotate: !noAutorotate)
+                    compressionLevel: compression, encoding: encode, decoding: decode, io: io,
+                    quality: quality, autorotate: !noAutorotate)
     }
 
     func run() throws {
@@ -116,26 +118,31 @@ struct ProcessCommand: ParsableCommand {
         // Without mpirun, MPI_Init would start a helper daemon for this one process (about
         // 0.1 s); an isolated singleton needs none, and a single rank never spawns others.
         if MPI.launchedRank == nil { setenv("OMPI_MCA_ess_singleton_isolated", "1", 0) }
-        let status: ExitStatus = try MPI.run { world in
-            let jobs = world.rank == 0 ? resolveJobs() : .success([])
-            return try SPMDRunner(world: world, settings: settings).run(jobs: jobs)
+        TemporaryFiles.installSignalHandlers()
+        let status: RunStatus = try MPI.run { world in
+            let printer = RunPrinter(settings: settings, ranks: world.size, table: !json && !quiet)
+            let runner = SPMDRunner(world: world, settings: settings, events: printer.events,
+                                    fault: FaultInjection.fromEnvironment)
+            let outcome = try runner.run(world.rank == 0 ? resolveJobs() : .worker)
+            if world.rank == 0 { printer.finish(outcome.report, json: json, reportPath: report) }
+            return outcome.status
         }
-        if status != .success { throw ExitCode(status.rawValue) }
+        if status != .success { throw ExitCode(ExitStatus(status).rawValue) }
     }
 
     /// Expands folders and pairs each input with its output path (rank 0 only: other hosts
     /// may not even see the input files).
-    func resolveJobs() -> Result<[ImageJob], any Error> {
+    func resolveJobs() -> JobList {
         let batch = inputs.count > 1 || inputs.contains(where: isDirectory) || isDirectory(output)
         guard batch else {
-            do throws(ImageError) { _ = try ImageFormat.forOutput(path: output) } catch { return .failure(error) }
-            return .success([ImageJob(input: inputs[0], output: output)])
+            do throws(ImageError) { _ = try ImageFormat.forOutput(path: output) } catch { return .refused(Failure(error)) }
+            return .jobs([ImageJob(input: inputs[0], output: output)])
         }
         var files: [String] = []
         for input in inputs {
             if isDirectory(input) {
                 guard let names = try? FileManager.default.contentsOfDirectory(atPath: input) else {
-                    return .failure(ImageError.io(path: input, detail: "cannot list folder"))
+                    return .refused(Failure(.io(path: input, detail: "cannot list folder")))
                 }
                 let images = names.filter { ImageFormat.allExtensions.contains(($0 as NSString).pathExtension.lowercased()) }
                 files += images.sorted().map { (input as NSString).appendingPathComponent($0) }
@@ -148,25 +155,25 @@ struct ProcessCommand: ParsableCommand {
         var seen: [String: String] = [:]
         for job in jobs {
             if let first = seen[job.output] {
-                return .failure(UsageError("\(first) and \(job.input) would both be written to \(job.output); "
-                                           + "run them separately or rename one"))
+                return .refused(Failure(status: .usage, message: "\(first) and \(job.input) would both be written to "
+                                        + "\(job.output); run them separately or rename one"))
             }
             seen[job.output] = job.input
         }
         do {
             try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
         } catch {
-            return .failure(ImageError.io(path: output, detail: "cannot create output folder"))
+            return .refused(Failure(.io(path: output, detail: "cannot create output folder")))
         }
-        return .success(jobs)
+        return .jobs(jobs)
     }
 }
 
 // The engine's option types are the command line's values as they are.
 extension HaloMode: ExpressibleByArgument {}
-extension Encoding: ExpressibleByArgument {}
-extension Decoding: ExpressibleByArgument {}
-extension IOMode: ExpressibleByArgument {}
+extension PNGEncoding: ExpressibleByArgument {}
+extension SharedDecode: ExpressibleByArgument {}
+extension PNMAccess: ExpressibleByArgument {}
 
 func isDirectory(_ path: String) -> Bool {
     var isDir: ObjCBool = false

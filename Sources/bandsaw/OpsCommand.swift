@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import ImageCore
+import ImageCodecs
+import ImageFilters
 import SPMDEngine
 
 /// `bandsaw ops`: the filters, their parameters with ranges and defaults, halo and output mode.

@@ -4,6 +4,7 @@ import Glibc
 import ArgumentParser
 import BandsawService
 import Foundation
+import ImageCodecs
 import ImageCore
 import MPIKit
 import SPMDEngine
@@ -84,7 +85,6 @@ struct ServeCommand: ParsableCommand {
     func run() throws {
         setenv("OMPI_MCA_pml", "ob1", 0)
         if MPI.launchedRank == nil { setenv("OMPI_MCA_ess_singleton_isolated", "1", 0) }
-        SignalOwnership.hostHandlesSignals = true
         let status: ExitStatus = try MPI.run { world in
             // Rank 0 reads the token (other hosts may not see the file); every rank learns
             // whether to start.
@@ -113,12 +113,18 @@ struct ServeCommand: ParsableCommand {
     }
 
     /// The token: the file's first line, which must not be empty.
-    static func readToken(_ path: String) -> Result<String, UsageError> {
+    static func readToken(_ path: String) -> Result<String, TokenFileError> {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            return .failure(UsageError("--token-file \(path): cannot read it"))
+            return .failure(TokenFileError("--token-file \(path): cannot read it"))
         }
         let token = text.split(whereSeparator: \.isNewline).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
-        guard !token.isEmpty else { return .failure(UsageError("--token-file \(path): the file holds no token")) }
+        guard !token.isEmpty else { return .failure(TokenFileError("--token-file \(path): the file holds no token")) }
         return .success(token)
     }
+}
+
+/// A token file that cannot be used: a usage error (exit 2).
+struct TokenFileError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }

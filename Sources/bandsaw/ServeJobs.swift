@@ -4,6 +4,7 @@ import Glibc
 import ArgumentParser
 import BandsawService
 import Foundation
+import ImageCodecs
 import ImageCore
 import MPIKit
 import SPMDEngine
@@ -57,10 +58,8 @@ struct ServiceWorker {
             var bytes: [UInt8] = []
             try world.broadcast(bytes: &bytes)
             let descriptor = try JSONDecoder().decode(JobDescriptor.self, from: Data(bytes))
-            var settings = try descriptor.command().settings()
-            settings.quiet = true
-            settings.json = false
-            _ = try SPMDRunner(world: world, settings: settings).run(jobs: .success([]))
+            let settings = try descriptor.command().settings()
+            _ = try SPMDRunner(world: world, settings: settings, fault: FaultInjection.fromEnvironment).run(.worker)
         }
     }
 }
@@ -84,26 +83,26 @@ enum JobRunner {
         }
         var settings = try JobDescriptor(options: request.options, format: request.format)
             .command(input: input, output: output).settings()
-        settings.quiet = true
-        settings.json = false
-        settings.reportPath = report
         settings.maxPixels = maxPixels
 
-        let (status, errors) = try ErrorCapture.during(folder: folder) {
-            try SPMDRunner(world: world, settings: settings).run(jobs: .success([ImageJob(input: input, output: output)]))
-        }
+        let failure = LockedLine()
+        let events = RunEvents(failed: { failure.set($0) })
+        let outcome = try SPMDRunner(world: world, settings: settings, events: events, fault: FaultInjection.fromEnvironment)
+            .run(.jobs([ImageJob(input: input, output: output)]))
         // The paths are the service's business: the client sees its file as "upload".
-        let line = errors.last.map { $0.replacingOccurrences(of: folder + "/", with: "") }
-        guard status == .success else {
-            return .failure(httpStatus(status, line ?? ""), line ?? "the job failed (exit \(status.rawValue))")
+        let line = failure.get().map { $0.replacingOccurrences(of: folder + "/", with: "") }
+        if let line { Console.error(line) }
+        guard outcome.status == .success, let image = outcome.report.images.first else {
+            return .failure(httpStatus(outcome.status, line ?? ""), line ?? "the job failed (status \(outcome.status))")
         }
         guard let bytes = try? readFileBytes(path: output) else { return .failure(500, "the output was not written") }
-        let document = (try? String(contentsOfFile: report, encoding: .utf8)) ?? ""
-        return JobResult(status: 200, body: bytes, phases: phases(document), report: document)
+        var phases = Phase.allCases.map { (name: $0.name, milliseconds: image.phases.max[$0.rawValue] * 1000) }
+        phases.append((name: "total", milliseconds: image.phases.total * 1000))
+        return JobResult(status: 200, body: bytes, phases: phases, report: outcome.report.json)
     }
 
     /// The HTTP status for a failed job, from the exit status and the line the engine printed.
-    static func httpStatus(_ status: ExitStatus, _ line: String) -> Int {
+    static func httpStatus(_ status: RunStatus, _ line: String) -> Int {
         switch status {
         case .usage: return 400
         case .badImage:
@@ -118,19 +117,6 @@ enum JobRunner {
         }
     }
 
-    /// Each phase's slowest-rank time from the JSON report, in the engine's order, then total.
-    static func phases(_ document: String) -> [(name: String, milliseconds: Double)] {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(document.utf8)) as? [String: Any],
-              let image = (object["images"] as? [[String: Any]])?.first,
-              let phases = image["phases"] as? [String: Any] else { return [] }
-        let order = ["read", "broadcast", "scatter", "decode", "halo", "compute", "encode", "gather", "write"]
-        var list: [(name: String, milliseconds: Double)] = order.compactMap { name in
-            ((phases[name] as? [String: Any])?["max_ms"] as? Double).map { (name, $0) }
-        }
-        if let total = phases["total_ms"] as? Double { list.append(("total", total)) }
-        return list
-    }
-
     /// A new folder only this user can enter (mkdtemp: mode 0700, a name nobody can guess),
     /// in `base`.
     static func makePrivateFolder(in base: String) -> String? {
@@ -141,41 +127,11 @@ enum JobRunner {
     }
 }
 
-/// The engine prints its one `error:` line to stderr (until it returns its outcome): rank 0
-/// sends its stderr to a file in the job's folder for the job, then passes the text on to the
-/// service's own stderr and returns the error lines.
-enum ErrorCapture {
-    /// The service's own stderr while a job's is captured (else stderr itself).
-    nonisolated(unsafe) private static var serviceStderr = STDERR_FILENO
+/// The one line an image failed with, handed over from the engine's event.
+final class LockedLine: @unchecked Sendable {
+    private let lock = NSLock()
+    private var line: String?
 
-    /// Prints `error: line` on the service's stderr, even while a job's is captured.
-    static func report(_ line: String) {
-        let text = "error: " + line.split(whereSeparator: \.isNewline).joined(separator: " ") + "\n"
-        _ = text.withCString { write(serviceStderr, $0, strlen($0)) }
-    }
-
-    static func during<T>(folder: String, _ body: () throws -> T) throws -> (T, [String]) {
-        let path = folder + "/stderr"
-        let file = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        let saved = dup(STDERR_FILENO)
-        if file >= 0 && saved >= 0 {
-            serviceStderr = saved
-            dup2(file, STDERR_FILENO)
-        }
-        if file >= 0 { close(file) }
-        func restore() {
-            if saved >= 0 {
-                dup2(saved, STDERR_FILENO)
-                serviceStderr = STDERR_FILENO
-                close(saved)
-            }
-        }
-        let value: T
-        do { value = try body() } catch { restore(); throw error }
-        restore()
-        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
-        if !text.isEmpty { FileHandle.standardError.write(Data(text.utf8)) }
-        let lines = text.split(separator: "\n").filter { $0.hasPrefix("error: ") }.map { String($0.dropFirst(7)) }
-        return (value, lines)
-    }
+    func set(_ text: String) { lock.lock(); line = text; lock.unlock() }
+    func get() -> String? { lock.lock(); defer { lock.unlock() }; return line }
 }

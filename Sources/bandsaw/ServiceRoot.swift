@@ -91,7 +91,7 @@ final class Stopper: @unchecked Sendable {
     /// process leaves with exit 1 (MPI cannot finalise without the lost rank).
     func lost(_ line: String) {
         guard once.setFirst() else { return }
-        ErrorCapture.report(line)
+        Console.error(line)
         queue.close(with: .failure(503, line), includingRunning: true)
         Task.detached { [http] in await http.stop() }
         // Time for the answers to reach the clients.

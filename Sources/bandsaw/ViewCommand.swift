@@ -4,6 +4,7 @@ import Glibc
 import ArgumentParser
 import Foundation
 import ImageCore
+import ImageCodecs
 import SPMDEngine
 
 /// `bandsaw view IMAGE`: a preview in the terminal: the image itself through the kitty graphics

@@ -2,7 +2,9 @@
 import Glibc
 #endif
 import ArgumentParser
+import ImageCodecs
 import ImageCore
+import ImageFilters
 import MPIKit
 import SPMDEngine
 

@@ -68,20 +68,20 @@ let status: Int32 = try MPI.run { world in
             let share = plan.shares[rank]
             let image = (0..<(height * width)).map { UInt8(truncatingIfNeeded: $0 * 7 + 1) }
             var band = [UInt8](repeating: 0, count: share.needed.count * width)
-            try Datatype.withContiguous(width, of: .byte) { row in
+            do {
                 try band.withUnsafeMutableBytes { buffer in
                     let offset = share.haloAbove * width
                     let owned = UnsafeMutableRawBufferPointer(rebasing: buffer[offset..<(offset + share.owned.count * width)])
                     if rank == 0 {
                         try image.withUnsafeBytes { send in
                             try world.scatterv(send: send, counts: plan.ownedCounts, displacements: plan.ownedDisplacements,
-                                               type: row, receive: owned, receiveCount: share.owned.count)
+                                               unit: width, receive: owned, receiveCount: share.owned.count, root: 0)
                         }
                     } else {
                         try world.scatterv(send: nil, counts: plan.ownedCounts, displacements: plan.ownedDisplacements,
-                                           type: row, receive: owned, receiveCount: share.owned.count)
+                                           unit: width, receive: owned, receiveCount: share.owned.count, root: 0)
                     }
-                    try world.exchangeRows(buffer: buffer, held: share.needed, rowBytes: width, rowType: row,
+                    try world.exchangeRows(buffer: buffer, held: share.needed, rowBytes: width,
                                            reach: plan.exchangeReach, transfer: plan.transfer)
                 }
                 let expected = share.needed.isEmpty ? [] : Array(image[(share.needed.lowerBound * width)..<(share.needed.upperBound * width)])
@@ -90,8 +90,8 @@ let status: Int32 = try MPI.run { world in
                 let mine = Array(band[(share.haloAbove * width)..<((share.haloAbove + share.owned.count) * width)])
                 try mine.withUnsafeBytes { send in
                     try gathered.withUnsafeMutableBytes { receive in
-                        try world.gatherv(send: send, sendCount: share.owned.count, type: row, receive: rank == 0 ? receive : nil,
-                                          counts: plan.ownedCounts, displacements: plan.ownedDisplacements)
+                        try world.gatherv(send: send, sendCount: share.owned.count, unit: width, receive: rank == 0 ? receive : nil,
+                                          counts: plan.ownedCounts, displacements: plan.ownedDisplacements, root: 0)
                     }
                 }
                 if rank == 0 { expect(gathered == image, "halo \(halo): gathered \(gathered)") }

@@ -1,5 +1,6 @@
 import Foundation
 import ImageCore
+import ImageCodecs
 import Testing
 
 /// Bad input under `mpirun -np 3`: exit code 3 (image) or 2 (usage) from mpirun, one line on

@@ -1,5 +1,8 @@
 import Foundation
 import ImageCore
+import ImageCodecs
+import ImageFilters
+import TestSupport
 import Testing
 
 /// `canny` end to end: the binary's output equals OpenCV's `cv2.Canny` pixel for pixel, and

@@ -1,5 +1,6 @@
 import Foundation
 import ImageCore
+import ImageCodecs
 import XCTest
 
 /// The Docker Compose cluster for real: the committed Dockerfile built unchanged (on offline

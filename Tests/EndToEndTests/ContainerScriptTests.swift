@@ -1,5 +1,6 @@
 import Foundation
 import ImageCore
+import ImageCodecs
 import Testing
 
 /// What can be checked of the Docker setup on a machine with no Docker engine: the files lint

@@ -1,5 +1,6 @@
 import Foundation
 import ImageCore
+import ImageCodecs
 import Testing
 
 /// Failures on one rank, injected with the `BANDSAW_FAULT` testing aid, and signals mid-job:

@@ -1,5 +1,6 @@
 import Foundation
 import ImageCore
+import ImageCodecs
 import Testing
 
 /// JPEG, TIFF and WebP through the real binary under real `mpirun`: every rank count gives

@@ -1,5 +1,6 @@
 import Foundation
 import ImageCore
+import ImageCodecs
 import Testing
 
 /// `--io mpiio`: every rank reads its own PGM/PPM rows and writes its own output rows. The

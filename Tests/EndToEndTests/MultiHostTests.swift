@@ -1,5 +1,6 @@
 import Foundation
 import ImageCore
+import ImageCodecs
 import Testing
 
 /// Three hosts as network namespaces on a bridge; Open MPI launches across them over TCP

@@ -1,5 +1,6 @@
 import Foundation
 import ImageCore
+import ImageFilters
 import Testing
 
 /// `bandsaw ops`: the registry as text and as JSON.

@@ -1,5 +1,7 @@
 import Foundation
 import ImageCore
+import ImageCodecs
+import ImageFilters
 import Testing
 
 /// Shared PNG decoding end to end. PNGs with restart points: written by bandsaw on any rank

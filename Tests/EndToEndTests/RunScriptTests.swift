@@ -1,5 +1,6 @@
 import Foundation
 import ImageCore
+import ImageCodecs
 import Testing
 
 /// `run.sh`, the client, run for real: it launches real mpirun jobs with the built executable

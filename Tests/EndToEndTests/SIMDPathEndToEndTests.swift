@@ -1,5 +1,7 @@
 import Foundation
 import ImageCore
+import ImageCodecs
+import ImageFilters
 import Testing
 
 /// `BANDSAW_SIMD` under real mpirun: each forced path gives the same file, and the report names it.

@@ -1,5 +1,7 @@
 import Foundation
 import ImageCore
+import ImageCodecs
+import ImageFilters
 import Testing
 
 /// The distributed output equals the single-rank output, bit for bit, for every filter and

@@ -1,5 +1,6 @@
 import Foundation
 import ImageCore
+import ImageCodecs
 import Testing
 
 /// A real Slurm on this machine for one test: munged, slurmctld and slurmd started by

@@ -1,5 +1,6 @@
 import Foundation
 import ImageCore
+import ImageCodecs
 import Testing
 
 /// Every rank decodes its own rows of a TIFF (the strips or tiles that hold them) when every

@@ -1,5 +1,6 @@
 import Foundation
 import ImageCore
+import ImageCodecs
 import Testing
 
 /// `bandsaw view`: the terminal preview, in both of its ways of drawing.

@@ -1,5 +1,6 @@
 import Foundation
-@_spi(Testing) import ImageCore
+import ImageCore
+@_spi(Testing) import ImageCodecs
 import Testing
 
 /// The libdeflate fast path (`cpng_decode_fast`) against libpng, the reference: the same

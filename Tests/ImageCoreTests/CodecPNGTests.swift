@@ -1,4 +1,5 @@
 import ImageCore
+import ImageCodecs
 import Testing
 
 /// Odd shapes that catch row-stride and edge mistakes: single pixel, single row, single column.

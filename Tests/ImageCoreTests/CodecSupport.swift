@@ -1,5 +1,6 @@
 import Foundation
 import ImageCore
+import ImageCodecs
 import Testing
 
 /// Locates and loads the committed fixtures in Tests/Fixtures (built by scripts/make-fixtures.py).

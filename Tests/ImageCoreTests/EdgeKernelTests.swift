@@ -1,5 +1,7 @@
 import ImageCore
+import ImageFilters
 import PropertyBased
+import TestSupport
 import Testing
 
 /// The edge kernels against hand-computed images and against a plain, obviously-correct

@@ -1,4 +1,5 @@
 import ImageCore
+import ImageCodecs
 import Testing
 
 /// Banded PNG encoding: pieces deflated per band and stitched decode to the exact pixels.

@@ -1,4 +1,6 @@
 import ImageCore
+import ImageCodecs
+import TestSupport
 import Testing
 
 /// Row-parallel unfiltering: the split, and bands unfiltered apart equal the whole decode.

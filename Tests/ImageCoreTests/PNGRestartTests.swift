@@ -1,4 +1,6 @@
-@_spi(Testing) import ImageCore
+import ImageCore
+@_spi(Testing) import ImageCodecs
+import TestSupport
 import Testing
 
 /// Restart points: the segment layout, files written with them by any band split, decoding

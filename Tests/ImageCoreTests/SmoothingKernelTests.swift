@@ -1,5 +1,6 @@
 import Testing
-@testable import ImageCore
+import ImageCore
+@testable import ImageFilters
 
 // Golden cases, brute-force references and band splits for gaussian, box, median and sharpen.
 

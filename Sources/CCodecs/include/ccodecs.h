@@ -18,26 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Status codes returned by every ccodec_ function (one set for the three libraries, each
- * value distinct; Swift maps them to ImageError in one place, CodecStatus.swift). */
-#define CCODEC_OK 0
-/** The bytes are not in the format the function reads. */
-#define CCODEC_NOT_FORMAT 101
-/** The data ends before the image does. */
-#define CCODEC_TRUNCATED 102
-/** A damaged header or data; the message says what the library saw. */
-#define CCODEC_CORRUPT 103
-/** The header announces more pixels than the caller's limit. */
-#define CCODEC_TOO_LARGE 104
-/** An allocation failed. */
-#define CCODEC_NO_MEMORY 105
-/** The encoder could not produce its output. */
-#define CCODEC_WRITE_FAILED 106
-/** The caller passed an impossible argument (bad channel count, short buffer, ...). */
-#define CCODEC_BAD_ARGUMENT 107
-/** A valid file in a layout bandsaw does not read; the message names it. */
-#define CCODEC_UNSUPPORTED 108
-
+/* Every ccodec_ function returns a CSTATUS_* code (cstatus.h, shared with CPNG). */
+#include "cstatus.h"
 /** What a header says about an image, as it will be decoded (channels after normalising). */
 typedef struct {
     uint32_t width;
@@ -84,7 +66,7 @@ int ccodec_jpeg_encode(const uint8_t *pixels, uint32_t width, uint32_t height, i
 
 /**
  * Reads a WebP's headers: the size and 3 or 4 channels (4 when the image has alpha).
- * An animated WebP is CCODEC_UNSUPPORTED.
+ * An animated WebP is CSTATUS_UNSUPPORTED.
  */
 int ccodec_webp_header(const uint8_t *data, size_t len, ccodec_info *info, char *msg, size_t msglen);
 

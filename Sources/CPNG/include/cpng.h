@@ -17,24 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Status codes returned by every cpng_ function. Kept as macros so Swift imports them
- * as plain Int32 constants matching the int return type. */
-#define CPNG_OK 0
-/** The bytes do not start with the 8-byte PNG signature. */
-#define CPNG_NOT_PNG 1
-/** The data ends before the image does (signature only, or cut inside a chunk). */
-#define CPNG_TRUNCATED 2
-/** A damaged header, chunk, CRC or compressed stream; the message says which. */
-#define CPNG_CORRUPT 3
-/** The header announces more pixels than the caller's limit. */
-#define CPNG_TOO_LARGE 4
-/** An allocation failed. */
-#define CPNG_NO_MEMORY 5
-/** The encoder could not produce its output. */
-#define CPNG_WRITE_FAILED 6
-/** The caller passed an impossible argument (bad channel count, short buffer, ...). */
-#define CPNG_BAD_ARGUMENT 7
-
+/* Every cpng_ function returns a CSTATUS_* code (cstatus.h, shared with CCodecs). */
+#include "cstatus.h"
 /**
  * Reads the signature and header chunks (up to the first IDAT) and reports the size and
  * the channel count the image will have once cpng_decode has normalised it.
@@ -51,7 +35,7 @@ int cpng_read_header(const uint8_t *data, size_t len,
  * an alpha channel; gray of 1, 2 or 4 bits is expanded to 8; 16-bit samples are scaled
  * to 8 bits with rounding (png_set_scale_16: round(v * 255 / 65535), not the truncating
  * png_set_strip_16); Adam7 interlacing is undone. Gamma and colour profiles are ignored.
- * Refuses (CPNG_TOO_LARGE) an image of more than max_pixels pixels, and sets libpng's
+ * Refuses (CSTATUS_TOO_LARGE) an image of more than max_pixels pixels, and sets libpng's
  * own per-dimension user limits to the same bound.
  */
 int cpng_decode(const uint8_t *data, size_t len, uint64_t max_pixels,

@@ -13,11 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Status codes: cpng.h's, so every CPNG status has one meaning across the target. */
-#define CPNG_BANDS_OK CPNG_OK
-#define CPNG_BANDS_NOMEM CPNG_NO_MEMORY
-#define CPNG_BANDS_ZLIB CPNG_WRITE_FAILED
-
+/* Statuses: CSTATUS_* (cstatus.h), one meaning across both C doors. */
+#include "cstatus.h"
 /**
  * Filters `rows` rows of `row_bytes` bytes each (`bpp` bytes per pixel) and deflates them at
  * `level`: level 0 stores unfiltered rows; level 1 (fast) uses Paeth on every row and

@@ -19,8 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/** Not decodable by segments: decode the whole file the usual way. */
-#define CPNG_RESTART_NONE 101
+#include "cstatus.h"
 
 /** What cpng_restart_probe learns of a file. */
 typedef struct {
@@ -34,10 +33,10 @@ typedef struct {
 } cpng_restart_info;
 
 /**
- * CPNG_OK when data is an 8-bit, non-interlaced gray, gray+alpha, RGB or RGBA PNG without
+ * CSTATUS_OK when data is an 8-bit, non-interlaced gray, gray+alpha, RGB or RGBA PNG without
  * tRNS, of at most max_pixels pixels, with one well-formed mARK (method 0, type 1,
  * 2 <= N < height, good CRC) before exactly N consecutive non-empty IDAT chunks with good
- * CRCs, a valid zlib header with a 32 KiB window, and IEND; else CPNG_RESTART_NONE.
+ * CRCs, a valid zlib header with a 32 KiB window, and IEND; else CSTATUS_NO_RESTART.
  */
 int cpng_restart_probe(const uint8_t *data, size_t len, uint64_t max_pixels, cpng_restart_info *info);
 
@@ -45,7 +44,7 @@ int cpng_restart_probe(const uint8_t *data, size_t len, uint64_t max_pixels, cpn
  * Copies the IDAT data of a file that cpng_restart_probe accepted into stream
  * (info.stream_len bytes) and writes starts[0...N]: starts[k] is where segment k's deflate
  * data begins in the stream (starts[0] = 2, after the zlib header) and starts[N] where the
- * Adler-32 trailer begins. CPNG_OK, or CPNG_RESTART_NONE when the file differs from the probe.
+ * Adler-32 trailer begins. CSTATUS_OK, or CSTATUS_NO_RESTART when the file differs from the probe.
  */
 int cpng_restart_stream(const uint8_t *data, size_t len, const cpng_restart_info *info,
                         uint8_t *stream, uint64_t *starts);
@@ -58,7 +57,7 @@ int cpng_restart_stream(const uint8_t *data, size_t len, const cpng_restart_info
  * it ends at a full flush, and the caller leaves two writable bytes after data[len - 1]
  * (a final empty block is put there). The data must give exactly the rows' bytes and be
  * consumed whole. *adler is the Adler-32 of the inflated (filtered) bytes, for the
- * caller's check against the stream's trailer. CPNG_OK or CPNG_RESTART_NONE (msg says why).
+ * caller's check against the stream's trailer. CSTATUS_OK or CSTATUS_NO_RESTART (msg says why).
  */
 int cpng_restart_decode(uint8_t *data, size_t len, int at_top, int to_end,
                         uint8_t *out, uint32_t rows, size_t row_bytes, int channels,
