@@ -148,6 +148,19 @@ if [ -z "${BANDSAW_BIN:-}" ]; then
 fi
 [ -x "$bin" ] || die "$bin: executable not found"
 
+out_flags=()
+[ "$json" -eq 1 ] && out_flags+=(--json)
+
+# Prints where the result went and shows it; every way of running ends here.
+finish() {
+    echo "output: $output"
+    if [ "$show" = "auto" ] || [ "$show" = "1" ]; then
+        # shellcheck source=scripts/show-result.sh
+        . "$here/scripts/show-result.sh"
+        show_result "$output" "$bin" view
+    fi
+}
+
 if [ -n "$server" ]; then
     if [ "$compose" -eq 1 ] || [ "$slurm" -eq 1 ] || [ -n "$hostfile" ] || [ "$baseline" -eq 1 ] || [ -n "$ranks_given" ]; then
         die "--server does not combine with --compose, --slurm, --hostfile, --baseline or --ranks (the service has its ranks)" 2
@@ -161,19 +174,6 @@ if [ -n "$server" ]; then
     finish
     exit 0
 fi
-
-out_flags=()
-[ "$json" -eq 1 ] && out_flags+=(--json)
-
-# Prints where the result went and shows it; every way of running ends here.
-finish() {
-    echo "output: $output"
-    if [ "$show" = "auto" ] || [ "$show" = "1" ]; then
-        # shellcheck source=scripts/show-result.sh
-        . "$here/scripts/show-result.sh"
-        show_result "$output" "$bin" view
-    fi
-}
 
 # Submits slurm/bandsaw.sbatch and waits for the job; Ctrl-C cancels it rather than leaving it
 # queued. The job's log (timing table, error line) goes to stdout, or to stderr if it failed.

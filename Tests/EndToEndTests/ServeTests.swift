@@ -288,6 +288,52 @@ struct ServeTests {
         #expect(try service.request("/").status == 200)  // the page itself asks for the token
     }
 
+    @Test("bandsaw submit and run.sh --server: the command line's bytes, the service's phases, its error lines and exit codes")
+    func client() throws {
+        try #require(Harness.mpirunAvailable, "mpirun is not installed")
+        let service = try ServeProcess()
+        defer { service.stop() }
+        let folder = try Harness.temporaryFolder("serve-client")
+        defer { Harness.cleanup(folder) }
+        let coffee = Harness.fixtures.appendingPathComponent("photos/coffee-256.png")
+        let out = folder.appendingPathComponent("edges.jpg")
+        let r = try Harness.bandsaw(["submit", service.url, coffee.path, "-o", out.path, "--op", "gaussian:sigma=1.5",
+                                     "--op", "sobel", "--quality", "70"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let cli = try CommandLine1.run(coffee, format: "jpg", ["--op", "gaussian:sigma=1.5", "--op", "sobel", "--quality", "70"], in: folder)
+        #expect(try Data(contentsOf: out) == cli.bytes)
+        #expect(r.stdout.contains("via \(service.url)") && r.stdout.contains("compute") && r.stdout.contains("round trip"), "\(r.stdout)")
+
+        // Several images into a folder, each under its own name.
+        let many = folder.appendingPathComponent("many")
+        let batch = try Harness.bandsaw(["submit", service.url, Self.photo.path, coffee.path, "-o", many.path, "--quiet"])
+        #expect(batch.status == 0 && batch.stdout.isEmpty, "\(batch.stderr)")
+        let names = try FileManager.default.contentsOfDirectory(atPath: many.path).sorted()
+        #expect(names == ["astronaut-256.png", "coffee-256.png"])
+
+        // Errors: the service's line with the file's own name, the command line's exit codes.
+        let notes = Harness.fixtures.appendingPathComponent("bad/notes.txt")
+        let bad = try Harness.bandsaw(["submit", service.url, notes.path, "-o", folder.appendingPathComponent("x.png").path])
+        #expect(bad.status == 3 && bad.stderr == "error: \(notes.path): not an image (bandsaw reads PNG, PGM, PPM, JPEG, TIFF and WebP)\n",
+                "\(bad.status) \(bad.stderr)")
+        let usage = try Harness.bandsaw(["submit", service.url, coffee.path, "-o", folder.appendingPathComponent("x.png").path, "--op", "nope"])
+        #expect(usage.status == 2 && usage.stderr.hasPrefix("error: unknown filter 'nope'"), "\(usage.stderr)")
+        let down = try Harness.bandsaw(["submit", "http://127.0.0.1:1", coffee.path, "-o", folder.appendingPathComponent("x.png").path])
+        #expect(down.status == 1 && down.stderr.split(separator: "\n").count == 1, "\(down.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("x.png").path))
+
+        // run.sh --server: the same bytes, through the script.
+        var env = Harness.environment
+        env["BANDSAW_BIN"] = Harness.executable
+        let viaScript = folder.appendingPathComponent("script.png")
+        let script = try Harness.run([Harness.packageRoot.appendingPathComponent("run.sh").path, coffee.path, "--server", service.url,
+                                      "-o", viaScript.path, "--no-show", "--op", "invert"], environment: env)
+        #expect(script.status == 0, "\(script.stderr)")
+        let inverted = try CommandLine1.run(coffee, format: "png", ["--op", "invert"], in: folder)
+        #expect(try Data(contentsOf: viaScript) == inverted.bytes)
+        #expect(script.stdout.contains("output: \(viaScript.path)"), "\(script.stdout)")
+    }
+
     @Test("SIGTERM to rank 0 mid-job: the job is answered, new ones refused, every rank exits 0 within 10 s")
     func sigtermDrains() throws {
         try #require(Harness.mpirunAvailable, "mpirun is not installed")
