@@ -55,9 +55,9 @@ struct CannyTests {
         """
 
     static var openCVAvailable: Bool {
-        let probe = try? Harness.run(["python3", "-c", "import PIL, cv2, numpy"], timeout: 60)
+        let probe = try? Harness.run([Harness.python3, "-c", "import PIL, cv2, numpy"], timeout: 60)
         if probe?.status == 0 { return true }
-        // CI installs them (.ci/run); elsewhere say what is missing.
+        // CI installs them (scripts/test.sh, into .venv); elsewhere say what is missing.
         return false
     }
 
@@ -88,7 +88,7 @@ struct CannyTests {
         try Self.oracle.write(to: script, atomically: true, encoding: .utf8)
         let list = root.appendingPathComponent("cases.txt")
         try (lines.joined(separator: "\n") + "\n").write(to: list, atomically: true, encoding: .utf8)
-        let check = try Harness.run(["sh", "-c", "python3 \"$0\" < \"$1\"", script.path, list.path], timeout: 120)
+        let check = try Harness.run(["sh", "-c", "\"$0\" \"$1\" < \"$2\"", Harness.python3, script.path, list.path], timeout: 120)
         #expect(check.status == 0, "\(check.stderr)")
         #expect(check.stdout == "checked \(lines.count)\n", "\(check.stdout)")
     }

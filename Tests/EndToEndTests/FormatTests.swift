@@ -14,7 +14,7 @@ struct FormatTests {
         let dir = folder.appendingPathComponent("refs")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let script = Harness.packageRoot.appendingPathComponent("scripts/make-format-references.py").path
-        let run = try Harness.run(["python3", script, Harness.fixtures.appendingPathComponent("photos/astronaut-256.png").path,
+        let run = try Harness.run([Harness.python3, script, Harness.fixtures.appendingPathComponent("photos/astronaut-256.png").path,
                                    dir.path], timeout: 120)
         if run.status == 0 { return dir }
         try #require(ProcessInfo.processInfo.environment["CI"] != "true", "reference files: \(run.stderr)")

@@ -195,15 +195,15 @@ struct RestartPointTests {
         ocv = cv2.imread(png, cv2.IMREAD_UNCHANGED)[:, :, ::-1]
         print("pillow", bool((pil == want).all()), "opencv", bool((ocv == want).all()))
         """
-        let probe = try Harness.run(["python3", "-c", "import PIL, cv2, numpy"], timeout: 60)
+        let probe = try Harness.run([Harness.python3, "-c", "import PIL, cv2, numpy"], timeout: 60)
         if probe.status != 0 {
-            // CI installs them (.ci/run); elsewhere say what is missing.
+            // CI installs them (scripts/test.sh, into .venv); elsewhere say what is missing.
             let ci = ProcessInfo.processInfo.environment["CI"] == "true"
             try #require(!ci, "Pillow/OpenCV missing in CI: \(probe.stderr)")
             print("skipping Pillow/OpenCV: pip install pillow opencv-python-headless numpy")
             return
         }
-        let run = try Harness.run(["python3", "-c", script, written, raw, String(image.width), String(image.height)], timeout: 60)
+        let run = try Harness.run([Harness.python3, "-c", script, written, raw, String(image.width), String(image.height)], timeout: 60)
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "pillow True opencv True", "\(run.stdout)")
     }

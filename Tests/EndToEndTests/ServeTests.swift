@@ -397,9 +397,9 @@ struct ServeTests {
 /// Selenium from PyPI), driven by scripts/serve-page-check.py.
 @Suite(.serialized)
 struct ServePageTests {
-    /// The Python with Selenium: the gitignored .venv-serve if made, else python3.
+    /// The Python with Selenium: the project's .venv (scripts/test.sh makes it), else python3.
     static var python: String {
-        let venv = Harness.packageRoot.appendingPathComponent(".venv-serve/bin/python").path
+        let venv = Harness.packageRoot.appendingPathComponent(".venv/bin/python3").path
         return FileManager.default.isExecutableFile(atPath: venv) ? venv : "python3"
     }
 

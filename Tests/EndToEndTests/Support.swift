@@ -10,6 +10,13 @@ enum Harness {
 
     static let fixtures = packageRoot.appendingPathComponent("Tests/Fixtures")
 
+    /// The Python of the tests that use its libraries (Pillow, numpy, OpenCV): the project's
+    /// virtual environment, which scripts/test.sh fills, else `python3` on PATH.
+    static let python3: String = {
+        let venv = packageRoot.appendingPathComponent(".venv/bin/python3").path
+        return FileManager.default.isExecutableFile(atPath: venv) ? venv : "python3"
+    }()
+
     /// The built executable: `BANDSAW_BIN`, or the one beside the test bundle (same build).
     static let executable: String = {
         if let path = ProcessInfo.processInfo.environment["BANDSAW_BIN"] { return path }
