@@ -7,7 +7,8 @@ import PackageDescription
 // <- ImageCodecs (PNG, PNM, JPEG, TIFF, WebP, EXIF, file I/O) and ImageFilters (kernels,
 // pipeline, registry, SIMD paths); MPIKit (the only Swift that imports CMPI) <- SPMDEngine (the
 // driver: read, scatter, halos, filter, encode, gather, write, with timing and the ranks'
-// agreement) <- bandsaw (the command line).
+// agreement) <- bandsaw (the command line). BandsawService (the HTTP side of `bandsaw serve`,
+// on Hummingbird; no MPI) <- bandsaw, whose serve command runs the MPI side.
 // CPNG is the one door to libpng: every libpng call, and every setjmp, lives in C. CCodecs is
 // the one door to libjpeg(-turbo), libtiff and libwebp, in the same way. CKernels holds the AVX2
 // kernels, each compiled for AVX2 by a function attribute and called only when the CPU has it.
