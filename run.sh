@@ -44,6 +44,9 @@ Options:
                         tasks) and --nodes NODES go to Slurm; paths must be visible from
                         every node.
   --nodes NODES         With --slurm: hosts to spread the ranks over.
+  --server URL          Send the image to a running 'bandsaw serve' at URL (http://HOST:PORT)
+                        instead of launching a job: no MPI start-up; the phase times are the
+                        service's (Server-Timing). BANDSAW_TOKEN_FILE gives its token.
   --baseline            Also run the single-rank job on the same input and print the
                         speedup and parallel efficiency.
   --show                Show the result: the desktop image viewer when a display exists,
@@ -71,6 +74,7 @@ Examples:
   $prog photo.png -n 4 --op gaussian:sigma=2 --op sobel --baseline
   $prog photos/ -o edges/ --no-show       # a folder in one launch
   $prog photo.png --slurm -n 8 --nodes 2  # a Slurm batch job on 2 hosts
+  $prog photo.png --server http://127.0.0.1:8080   # through a running 'bandsaw serve'
 USAGE
 }
 
@@ -83,6 +87,7 @@ ops=()
 hostfile=""
 compose=0
 slurm=0
+server=""
 nodes=""
 baseline=0
 show="auto"
@@ -98,6 +103,7 @@ while [ $# -gt 0 ]; do
         --hostfile) [ $# -ge 2 ] || die "$1 needs a value" 2; hostfile=$2; shift 2 ;;
         --compose) compose=1; shift ;;
         --slurm) slurm=1; shift ;;
+        --server) [ $# -ge 2 ] || die "$1 needs a value" 2; server=$2; shift 2 ;;
         --nodes) [ $# -ge 2 ] || die "$1 needs a value" 2; nodes=$2; shift 2 ;;
         --baseline) baseline=1; shift ;;
         --show) show=1; shift ;;
@@ -191,6 +197,20 @@ finish() {
         show_result "$output" "$bin" view
     fi
 }
+
+if [ -n "$server" ]; then
+    if [ "$compose" -eq 1 ] || [ "$slurm" -eq 1 ] || [ -n "$hostfile" ] || [ "$baseline" -eq 1 ] || [ -n "$ranks_given" ]; then
+        die "--server does not combine with --compose, --slurm, --hostfile, --baseline or --ranks (the service has its ranks)" 2
+    fi
+    [ ! -d "$input" ] || die "--server takes one IMAGE, not a folder" 2
+    submit_args=()
+    [ -z "${BANDSAW_TOKEN_FILE:-}" ] || submit_args+=(--token-file "$BANDSAW_TOKEN_FILE")
+    status=0
+    "$bin" submit "$server" "$input" -o "$output" "${op_args[@]}" "${submit_args[@]}" || status=$?
+    [ "$status" -eq 0 ] || exit "$status"
+    finish
+    exit 0
+fi
 
 # Submits slurm/bandsaw.sbatch and waits for the job; Ctrl-C cancels it rather than leaving it
 # queued. The job's log (timing table, error line) goes to stdout, or to stderr if it failed.

@@ -16,6 +16,6 @@ struct MPIKitTests {
         let r = try Harness.run(MPIRun(ranks: ranks).arguments([Self.checks]), timeout: 120)
         #expect(r.status == 0 && !r.timedOut, "exit \(r.status): \(r.stdout) \(r.stderr)")
         let lines = r.stdout.split(separator: "\n")
-        #expect(lines.count == 5 && lines.allSatisfy { $0.hasPrefix("ok ") }, "\(r.stdout)")
+        #expect(lines.count == 6 && lines.allSatisfy { $0.hasPrefix("ok ") }, "\(r.stdout)")
     }
 }

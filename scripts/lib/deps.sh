@@ -35,7 +35,9 @@ deps_run_needs=(
 # The container tests start their own dockerd (scripts/test-dockerd.sh) and make the base
 # images with debootstrap (scripts/docker-base-images.sh); the Slurm tests start munged,
 # slurmctld and slurmd (scripts/slurm-cluster.sh); the multi-host tests make network namespace
-# hosts (ip) that talk over ssh; the lint test runs shellcheck (and hadolint, from PyPI).
+# hosts (ip) that talk over ssh; the lint test runs shellcheck (and hadolint, from PyPI); the
+# service tests talk to `bandsaw serve` with curl and drive its page in headless Chromium
+# through chromedriver (and Selenium, from PyPI).
 deps_test_needs=(
     "docker.io cmd:dockerd"
     "docker-compose cmd:docker-compose"
@@ -48,6 +50,9 @@ deps_test_needs=(
     "shellcheck cmd:shellcheck"
     "procps cmd:pgrep"
     "python3-venv venv:python3"
+    "curl cmd:curl"
+    "chromium cmd:chromium"
+    "chromium-driver cmd:chromedriver"
 )
 deps_venv="$deps_root/.venv"
 deps_requirements="$deps_root/scripts/lib/test-requirements.txt"
