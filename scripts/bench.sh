@@ -7,8 +7,6 @@
 #   scripts/bench.sh --jpeg [bench_jpeg.py options]
 #                               # JPEG in and out, 16 and 64 MP, with and without restart markers:
 #                               # 1 process and 2 ranks against vips and OpenCV, to bench-results/jpeg.md
-fi
-
 #   scripts/bench.sh --serve [--quick]
 #                               # a warm `bandsaw serve` against a command per image, 8 clients,
 #                               # idle CPU (scripts/bench_serve.py), to bench-results/serve.md

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// A real `mpirun -np 2 bandsaw serve` on a free 127.0.0.1 port, and a real HTTP client (curl).

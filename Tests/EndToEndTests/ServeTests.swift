@@ -1,6 +1,7 @@
 import Foundation
 import ImageCodecs
 import ImageCore
+import TestSupport
 import Testing
 
 /// `bandsaw serve` under real mpirun, spoken to with a real HTTP client (curl): every route,
@@ -15,9 +16,8 @@ struct ServeTests {
         try CommandLine1.run(input, format: format, args, in: folder).error?.replacingOccurrences(of: input.path, with: "upload")
     }
 
-    @Test("GET /v1/health, /v1/ops (bandsaw ops --json), /metrics (Prometheus text), / (the page)")
+    @Test("GET /v1/health, /v1/ops (bandsaw ops --json), /metrics (Prometheus text), / (the page)", .needsMPIRun)
     func routes() throws {
-        try #require(Harness.mpirunAvailable, "mpirun is not installed")
         let service = try ServeProcess()
         defer { service.stop() }
         let health = try service.request("/v1/health")
@@ -58,9 +58,8 @@ struct ServeTests {
         #expect(page.text.contains("/v1/process") && page.text.contains("/v1/ops"))
     }
 
-    @Test("every output format: the service's bytes are the command line's, with Server-Timing")
+    @Test("every output format: the service's bytes are the command line's, with Server-Timing", .needsMPIRun)
     func byteEquality() throws {
-        try #require(Harness.mpirunAvailable, "mpirun is not installed")
         let service = try ServeProcess()
         defer { service.stop() }
         let folder = try Harness.temporaryFolder("serve-bytes")
@@ -95,9 +94,8 @@ struct ServeTests {
         #expect(try service.process(Self.photo, "format=webp").headers["content-type"] == "image/webp")
     }
 
-    @Test("400, 413, 415, 422: JSON with the command line's line; the service keeps serving")
+    @Test("400, 413, 415, 422: JSON with the command line's line; the service keeps serving", .needsMPIRun)
     func errorStatuses() throws {
-        try #require(Harness.mpirunAvailable, "mpirun is not installed")
         let service = try ServeProcess(["--max-upload-bytes", "200000", "--max-pixels", "100000"])
         defer { service.stop() }
         let folder = try Harness.temporaryFolder("serve-errors")
@@ -124,7 +122,7 @@ struct ServeTests {
         let tooMany = try service.process(big, "format=png")
         #expect(tooMany.status == 413 && tooMany.error?.contains("--max-upload-bytes") == true, "\(tooMany.text)")
         let wide = folder.appendingPathComponent("wide.png")
-        try writeImage(GeneratedImages.make(width: 400, height: 300, channels: 1, seed: 3), path: wide.path)
+        try writeImage(TestImages.stripes(width: 400, height: 300, channels: 1, seed: 3), path: wide.path)
         let pixels = try service.process(wide, "format=png")
         #expect(pixels.status == 413, "\(pixels.text)")
         #expect(pixels.error == (try Self.cliError(wide, ["--max-pixels", "100000"], in: folder)), "\(pixels.text)")
@@ -142,13 +140,12 @@ struct ServeTests {
         let health = try service.request("/v1/health")
         #expect(health.status == 200)
         let small = folder.appendingPathComponent("small.png")
-        try writeImage(GeneratedImages.make(width: 100, height: 90, channels: 3, seed: 5), path: small.path)
+        try writeImage(TestImages.stripes(width: 100, height: 90, channels: 3, seed: 5), path: small.path)
         #expect(try service.process(small, "format=png").status == 200)
     }
 
-    @Test("429 when the queue is full, 503 when a job outlives --request-timeout")
+    @Test("429 when the queue is full, 503 when a job outlives --request-timeout", .needsMPIRun)
     func queueFullAndTimeout() throws {
-        try #require(Harness.mpirunAvailable, "mpirun is not installed")
         // Rank 1 holds every job's compute phase for 60 s (the BANDSAW_FAULT testing aid).
         let service = try ServeProcess(["--queue-length", "1", "--request-timeout", "3"],
                                        environment: ["BANDSAW_FAULT": "compute:1:stall"])
@@ -174,9 +171,8 @@ struct ServeTests {
         #expect(try service.request("/v1/health").status == 200)
     }
 
-    @Test("hostile uploads: truncated, random bytes, header bombs, lying chunk lengths; HTTP header bombs; the service stays healthy")
+    @Test("hostile uploads: truncated, random bytes, header bombs, lying chunk lengths; HTTP header bombs; the service stays healthy", .needsMPIRun)
     func hostileUploads() throws {
-        try #require(Harness.mpirunAvailable, "mpirun is not installed")
         let service = try ServeProcess()
         defer { service.stop() }
         let folder = try Harness.temporaryFolder("serve-hostile")
@@ -226,9 +222,8 @@ struct ServeTests {
         #expect(service.leftovers.isEmpty, "left \(service.leftovers)")
     }
 
-    @Test("8 concurrent clients, different pipelines: every answer is the command line's")
+    @Test("8 concurrent clients, different pipelines: every answer is the command line's", .needsMPIRun)
     func concurrentClients() throws {
-        try #require(Harness.mpirunAvailable, "mpirun is not installed")
         let service = try ServeProcess()
         defer { service.stop() }
         let folder = try Harness.temporaryFolder("serve-concurrent")
@@ -254,9 +249,8 @@ struct ServeTests {
         func get(_ i: Int) -> ServeProcess.Reply? { lock.lock(); defer { lock.unlock() }; return replies[i] }
     }
 
-    @Test("another address without --token-file: exit 2, one line; with a token: 401 without it, 200 with it")
+    @Test("another address without --token-file: exit 2, one line; with a token: 401 without it, 200 with it", .needsMPIRun)
     func tokenRule() throws {
-        try #require(Harness.mpirunAvailable, "mpirun is not installed")
         for args in [["--host", "0.0.0.0"], ["--host", "10.96.0.1", "--port", "0"]] {
             let refused = try Harness.mpirun(2, ["serve"] + args, timeout: 60)
             #expect(refused.status == 2, "\(args): exit \(refused.status)")
@@ -288,9 +282,8 @@ struct ServeTests {
         #expect(try service.request("/").status == 200)  // the page itself asks for the token
     }
 
-    @Test("bandsaw submit and run.sh --server: the command line's bytes, the service's phases, its error lines and exit codes")
+    @Test("bandsaw submit and run.sh --server: the command line's bytes, the service's phases, its error lines and exit codes", .needsMPIRun)
     func client() throws {
-        try #require(Harness.mpirunAvailable, "mpirun is not installed")
         let service = try ServeProcess()
         defer { service.stop() }
         let folder = try Harness.temporaryFolder("serve-client")
@@ -334,16 +327,15 @@ struct ServeTests {
         #expect(script.stdout.contains("output: \(viaScript.path)"), "\(script.stdout)")
     }
 
-    @Test("SIGTERM to rank 0 mid-job: the job is answered, new ones refused, every rank exits 0 within 10 s")
+    @Test("SIGTERM to rank 0 mid-job: the job is answered, new ones refused, every rank exits 0 within 10 s", .needsMPIRun)
     func sigtermDrains() throws {
-        try #require(Harness.mpirunAvailable, "mpirun is not installed")
         let service = try ServeProcess()
         defer { service.stop() }
         let folder = try Harness.temporaryFolder("serve-drain")
         defer { Harness.cleanup(folder) }
         // A job long enough to be caught running: 1 MP through a 5x5 median.
         let input = folder.appendingPathComponent("large.png")
-        try writeImage(GeneratedImages.make(width: 1000, height: 1000, channels: 3, seed: 9), path: input.path)
+        try writeImage(TestImages.stripes(width: 1000, height: 1000, channels: 3, seed: 9), path: input.path)
         let query = "op=median:size=5&format=png"
         let ranks = service.ranks
         let rank0 = try #require(service.rank0)
@@ -364,9 +356,8 @@ struct ServeTests {
         #expect(service.leftovers.isEmpty, "left \(service.leftovers)")
     }
 
-    @Test("a rank killed mid-job: 503 with the node-lost line, the service exits non-zero within seconds")
+    @Test("a rank killed mid-job: 503 with the node-lost line, the service exits non-zero within seconds", .needsMPIRun)
     func rankLost() throws {
-        try #require(Harness.mpirunAvailable, "mpirun is not installed")
         // Rank 1 holds the compute phase open, so the kill lands mid-job.
         let service = try ServeProcess(environment: ["BANDSAW_FAULT": "compute:1:stall"])
         defer { service.stop() }
@@ -408,9 +399,8 @@ struct ServePageTests {
             && (try? Harness.run([python, "-c", "import selenium"], timeout: 30).status) == 0
     }
 
-    @Test("choose a file, add a filter from /v1/ops, submit: input and output side by side, phases, download; a bad file's error")
+    @Test("choose a file, add a filter from /v1/ops, submit: input and output side by side, phases, download; a bad file's error", .needsMPIRun)
     func pageInChromium() throws {
-        try #require(Harness.mpirunAvailable, "mpirun is not installed")
         // Without a browser this test cannot run; in CI that is a failure, not a skip.
         guard Self.browserReady else {
             #expect(ProcessInfo.processInfo.environment["CI"] != "true", "chromium-driver or selenium missing")
