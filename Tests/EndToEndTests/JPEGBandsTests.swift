@@ -2,6 +2,7 @@ import Foundation
 import ImageCodecs
 import ImageCore
 import ImageFilters
+import TestSupport
 import Testing
 
 /// JPEG by bands through the real binary under real `mpirun`: JPEG inputs decoded by restart

@@ -26,7 +26,7 @@ struct EngineJPEGTests {
             var rng = SeededRandom(seed: seed)
             let channels = [1, 3].randomElement(using: &rng)!
             let width = Int.random(in: 1...120, using: &rng), height = Int.random(in: 1...160, using: &rng)
-            let image = Image.random(width: width, height: height, channels: channels, using: &rng)
+            let image = TestImages.random(width: width, height: height, channels: channels, using: &rng)
             let sampling = [(1, 1), (2, 1), (2, 2), (1, 2)].randomElement(using: &rng)!
             let restart = [0, 1, 2].randomElement(using: &rng)!
             let options = JPEGEncodeOptions(quality: 90, sampling: sampling, restartRows: restart, optimize: rng.next() % 2 == 0)
@@ -60,7 +60,7 @@ struct EngineJPEGTests {
         defer { harness.remove() }
         var rng = SeededRandom(seed: 24)
         for (width, height, channels) in [(37, 5, 3), (50, 61, 1), (23, 130, 4), (64, 17, 2)] {
-            let image = Image.random(width: width, height: height, channels: channels, using: &rng)
+            let image = TestImages.random(width: width, height: height, channels: channels, using: &rng)
             let input = try harness.write(image, as: "in.tif", format: .tiff)
             let specs = [try FilterSpec(parsing: "box:size=3")]
             let expected = try JPEGCodec.encode(Pipeline(specs: specs).apply(image))
@@ -82,7 +82,7 @@ struct EngineJPEGTests {
         let harness = try EngineHarness("jpeg-bad")
         defer { harness.remove() }
         var rng = SeededRandom(seed: 9)
-        let image = Image.random(width: 70, height: 200, channels: 3, using: &rng)
+        let image = TestImages.random(width: 70, height: 200, channels: 3, using: &rng)
         let settings = RunSettings(specs: [try FilterSpec(parsing: "sobel")])
         for restart in [1, 0] {
             let input = try Self.input(image, options: JPEGEncodeOptions(restartRows: restart), in: harness)
