@@ -50,9 +50,8 @@ struct JPEGBandsTests {
         return inputs
     }
 
-    @Test("JPEG in, JPEG out on 1-7 ranks: the one-rank bytes; restart and skip decodes equal Pillow's")
+    @Test("JPEG in, JPEG out on 1-7 ranks: the one-rank bytes; restart and skip decodes equal Pillow's", .needsMPIRun)
     func ranksAgree() throws {
-        try #require(Harness.mpirunAvailable, "mpirun is not installed")
         let root = try Harness.temporaryFolder("jpeg-bands")
         defer { Harness.cleanup(root) }
         guard let inputs = try Self.pillowInputs(root) else { return }
@@ -89,13 +88,12 @@ struct JPEGBandsTests {
         }
     }
 
-    @Test("damaged and lying JPEGs under 1-4 ranks end as on one rank: exit 3 with one line, or the same output")
+    @Test("damaged and lying JPEGs under 1-4 ranks end as on one rank: exit 3 with one line, or the same output", .needsMPIRun)
     func damagedFiles() throws {
-        try #require(Harness.mpirunAvailable, "mpirun is not installed")
         let root = try Harness.temporaryFolder("jpeg-bands-bad")
         defer { Harness.cleanup(root) }
         let source = root.appendingPathComponent("src.ppm").path
-        try writeImage(GeneratedImages.make(width: 190, height: 301, channels: 3, seed: 24), path: source)
+        try writeImage(TestImages.stripes(width: 190, height: 301, channels: 3, seed: 24), path: source)
         let restart = root.appendingPathComponent("r.jpg").path
         #expect(try Harness.bandsaw([source, "-o", restart, "--op", "invert", "--quiet"]).status == 0)
         let good = [UInt8](try Data(contentsOf: URL(fileURLWithPath: restart)))
