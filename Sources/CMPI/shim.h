@@ -26,6 +26,7 @@ static inline __attribute__((always_inline)) MPI_Request cmpi_request_null(void)
 static inline __attribute__((always_inline)) int cmpi_success(void) { return MPI_SUCCESS; }
 static inline __attribute__((always_inline)) int cmpi_max_error_string(void) { return MPI_MAX_ERROR_STRING; }
 
+
 static inline __attribute__((always_inline)) MPI_Info cmpi_info_null(void) { return MPI_INFO_NULL; }
 static inline __attribute__((always_inline)) MPI_File cmpi_file_null(void) { return MPI_FILE_NULL; }
 static inline __attribute__((always_inline)) int cmpi_mode_rdonly(void) { return MPI_MODE_RDONLY; }

@@ -37,7 +37,7 @@ extension Filters {
             outputMode: .gray) { p in ThresholdKernel(value: p.int("value")) },
         FilterDescriptor(
             name: "canny",
-            summary: "Canny edges of luma, as OpenCV's Canny (3x3 Sobel, L1 or L2 magnitude, NMS, hysteresis): 0 or 255. Non-local: hysteresis runs across bands to a fixed point.",
+            summary: "Canny edges of luma, as OpenCV's Canny (3x3 Sobel, L1 or L2 magnitude, NMS, hysteresis): 0 or 255. Non-local: hysteresis joins the chains that cross bands, in one exchange.",
             parameters: [
                 ParameterSpec("low", .double, 0...32767, default: 50,
                               help: "weak-edge threshold: a local maximum with magnitude above floor(low)"),

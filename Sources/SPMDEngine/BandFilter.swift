@@ -4,7 +4,7 @@ import ImageFilters
 
 extension ImageRun {
     /// This rank's band through the pipeline; returns its owned output rows and, per non-local
-    /// stage, the hysteresis rounds it took. Wide: part by part (``Pipeline/parts``), each
+    /// stage, the message exchanges its hysteresis took. Wide: part by part (``Pipeline/parts``), each
     /// part's local stages in one go on its halo, widening again after each non-local stage.
     /// Per stage: a halo exchange before every stage but the first.
     func filter(_ input: Band, plan: BandPlan, pipeline: Pipeline) throws -> (Band, [Int]) {
@@ -52,29 +52,5 @@ extension ImageRun {
         let offset = share.haloAbove * band.rowBytes
         time(.halo) { pixels.replaceSubrange(offset..<(offset + band.pixels.count), with: band.pixels) }
         return try self.band(filling: consume pixels, plan: plan, width: band.width, channels: band.channels)
-    }
-
-    /// A non-local stage's hysteresis across the ranks (``HysteresisBand``): every rank grows
-    /// edges from its own; then, in rounds, the ranks exchange their boundary rows' states (one
-    /// row each way with each neighbour), grow from the neighbours' edges, and agree in one
-    /// all-reduce whether any boundary row gained an edge; they stop after a round in which
-    /// none did. Returns this rank's own rows of the result (0 or 255) and the number of
-    /// rounds, the same on every rank (0 when one rank holds every row).
-    private func settleHysteresis(_ states: Band, plan: BandPlan) throws -> (Band, Int) {
-        var band = HysteresisBand(states: states)
-        time(.compute) { _ = band.growFromOwnEdges() }
-        guard plan.shares.filter({ !$0.owned.isEmpty }).count > 1 else { return (band.edges(), 0) }
-        // The ghost rows are a halo of one row around each rank's owned rows.
-        let ghosts = BandPlan(height: plan.height, ownedCounts: plan.ownedCounts, halo: 1)
-        precondition(ghosts.shares[rank].needed == band.held, "ghost rows disagree with the band plan")
-        var rounds = 0
-        while true {
-            try exchangeHalo(&band.states.pixels, plan: ghosts, rowBytes: states.width)
-            rounds += 1
-            let changed = time(.compute) { band.growFromGhostRows() }
-            let anywhere = try time(.halo) { try world.allReduce([changed ? 1 : 0], op: .max)[0] }
-            if anywhere == 0 { break }
-        }
-        return (band.edges(), rounds)
     }
 }

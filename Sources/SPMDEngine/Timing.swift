@@ -83,8 +83,8 @@ public struct ImageReport: Codable, Sendable {
     public var phases: PhaseSummary
     /// Each rank's peak resident memory so far (MiB), by rank.
     public var peak_rss_mib: [Double]
-    /// Per non-local stage (canny), the rounds its hysteresis took across the ranks; absent
-    /// when the pipeline has none.
+    /// Per non-local stage (canny), the neighbour exchanges its hysteresis took across the
+    /// ranks (1, or 0 on one rank, whatever the picture); absent when the pipeline has none.
     public var hysteresis_rounds: [Int]?
 }
 

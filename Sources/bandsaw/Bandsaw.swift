@@ -22,7 +22,7 @@ struct Bandsaw: ParsableCommand {
             Exit codes: 0 success, 1 internal or MPI failure, 2 bad usage (unknown filter, \
             out-of-range parameter, unknown output extension), 3 bad input or output image.
             """,
-        subcommands: [ProcessCommand.self, OpsCommand.self, ViewCommand.self],
+        subcommands: [ProcessCommand.self, OpsCommand.self, ViewCommand.self, ServeCommand.self, SubmitCommand.self],
         defaultSubcommand: ProcessCommand.self
     )
 }
@@ -60,10 +60,10 @@ struct ProcessCommand: ParsableCommand {
     @Flag(help: "Keep a JPEG's stored orientation instead of turning it upright by its EXIF orientation.")
     var noAutorotate = false
 
-    @Option(help: "Who deflates PNG output: parallel (every rank its own rows, rank 0 stitches) or serial (rank 0 alone, libpng).")
+    @Option(help: "Who encodes PNG and JPEG output: parallel (every rank its own rows, rank 0 stitches) or serial (rank 0 alone, libpng or libjpeg; a JPEG's bytes are the same either way).")
     var encode: PNGEncoding = .parallel
 
-    @Option(help: "Who decodes a PNG or TIFF on more than one rank: auto (shared: every rank its own PNG restart segments or rows' unfiltering, its own TIFF strips or tiles) or whole (rank 0 alone).")
+    @Option(help: "Who decodes a PNG, TIFF or JPEG on more than one rank: auto (shared: every rank its own PNG restart segments or rows' unfiltering, its own TIFF strips or tiles, its own JPEG restart segments or rows after a skip) or whole (rank 0 alone).")
     var decode: SharedDecode = .auto
 
     @Option(help: "Who reads and writes PGM/PPM: root (rank 0) or mpiio (every rank its own rows; the files must be on a filesystem every rank sees).")
@@ -107,10 +107,16 @@ struct ProcessCommand: ParsableCommand {
         try (ops.isEmpty ? ["sobel"] : ops).map { (text) throws(FilterSpecError) in try FilterSpec(parsing: text) }
     }
 
+    /// What every rank runs with, from the parsed options (`bandsaw serve` builds its jobs'
+    /// settings here too, so a job gives the command line's bytes).
+    func settings() throws -> RunSettings {
+        RunSettings(specs: try specs(), haloMode: haloMode, maxPixels: maxPixels,
+                    compressionLevel: compression, encoding: encode, decoding: decode, io: io,
+                    quality: quality, autorotate: !noAutorotate)
+    }
+
     func run() throws {
-        let settings = RunSettings(specs: try specs(), haloMode: haloMode, maxPixels: maxPixels,
-                                   compressionLevel: compression, encoding: encode, decoding: decode, io: io,
-                                   quality: quality, autorotate: !noAutorotate)
+        let settings = try settings()
         // Open MPI's default point-to-point layer (UCX) probes for InfiniBand-class devices at
         // MPI_Init, about 0.2 s of every launch here; bandsaw's traffic is shared memory and
         // TCP, which ob1 serves. A user's own OMPI_MCA_pml (e.g. ucx on a fabric) still wins.

@@ -31,7 +31,7 @@ struct RunPrinter {
                 Console.out(Self.table(image.phases, title: "\(image.input) (\(shape)) -> \(image.output)  [\(ops)] "
                                                              + "on \(ranks) rank\(ranks == 1 ? "" : "s")"))
                 if let rounds = image.hysteresis_rounds {
-                    Console.out("hysteresis rounds: \(rounds.map(String.init).joined(separator: ", "))")
+                    Console.out("hysteresis exchanges: \(rounds.map(String.init).joined(separator: ", "))")
                 }
                 }
             },

@@ -2,6 +2,7 @@ import Foundation
 import ImageCodecs
 import ImageCore
 import ImageFilters
+import TestSupport
 import Testing
 
 /// Folders as datasets, end to end under real mpirun: images dealt or banded give every output
@@ -14,7 +15,7 @@ struct DatasetTests {
         let folder = root.appendingPathComponent("in")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         for i in 0..<count {
-            let image = GeneratedImages.make(width: side / 2 + (i * 37) % side, height: side / 2 + (i * 23) % side,
+            let image = TestImages.stripes(width: side / 2 + (i * 37) % side, height: side / 2 + (i * 23) % side,
                                              channels: i % 3 == 0 ? 1 : 3, seed: seed &+ UInt64(i))
             let ext = ["png", "jpg", "ppm"][i % 3]
             try writeImage(image, path: folder.appendingPathComponent(String(format: "img%03d.%@", i, ext == "ppm" && image.channels == 1 ? "pgm" : ext)).path)
@@ -45,9 +46,8 @@ struct DatasetTests {
         try JSONSerialization.jsonObject(with: Data(contentsOf: path)) as? [String: Any] ?? [:]
     }
 
-    @Test("mpirun -np 1..4, every schedule: dealt outputs byte-identical to one process, banded ones pixel-identical; the report says where each ran")
+    @Test("mpirun -np 1..4, every schedule: dealt outputs byte-identical to one process, banded ones pixel-identical; the report says where each ran", .needsMPIRun)
     func identicalToOneProcess() throws {
-        try #require(Harness.mpirunAvailable, "mpirun is not installed")
         let root = try Harness.temporaryFolder("dataset")
         defer { Harness.cleanup(root) }
         let input = try Self.makeFolder(root, count: 11, seed: 3)
@@ -82,9 +82,8 @@ struct DatasetTests {
         }
     }
 
-    @Test("good and bad files mixed: one error line per bad file, the rest written, exit 3, a closing summary")
+    @Test("good and bad files mixed: one error line per bad file, the rest written, exit 3, a closing summary", .needsMPIRun)
     func mixedGoodAndBad() throws {
-        try #require(Harness.mpirunAvailable, "mpirun is not installed")
         let root = try Harness.temporaryFolder("dataset-bad")
         defer { Harness.cleanup(root) }
         let input = try Self.makeFolder(root, count: 7, seed: 9)
@@ -117,9 +116,8 @@ struct DatasetTests {
         }
     }
 
-    @Test("a batch killed part-way keeps every finished output; --skip-existing completes it byte-identically")
+    @Test("a batch killed part-way keeps every finished output; --skip-existing completes it byte-identically", .needsMPIRun)
     func killAndResume() throws {
-        try #require(Harness.mpirunAvailable, "mpirun is not installed")
         let root = try Harness.temporaryFolder("dataset-resume")
         defer { Harness.cleanup(root) }
         let input = try Self.makeFolder(root, count: 40, seed: 21, side: 400)
@@ -157,9 +155,8 @@ struct DatasetTests {
         #expect(alive.stdout.isEmpty, "ranks still running: \(alive.stdout)")
     }
 
-    @Test("the progress line is drawn on a terminal, and not on a pipe or with --quiet")
+    @Test("the progress line is drawn on a terminal, and not on a pipe or with --quiet", .needsMPIRun)
     func progressLine() throws {
-        try #require(Harness.mpirunAvailable, "mpirun is not installed")
         let root = try Harness.temporaryFolder("dataset-progress")
         defer { Harness.cleanup(root) }
         let input = try Self.makeFolder(root, count: 6, seed: 5)
@@ -180,9 +177,8 @@ struct DatasetTests {
         #expect(piped.status == 0 && !piped.stderr.contains("img/s") && !piped.stdout.contains("img/s"), "\(piped.stderr)")
     }
 
-    @Test("a rank that cannot see the files (its own mount namespace): rank 0 sends the stored bytes and writes the encoded output")
+    @Test("a rank that cannot see the files (its own mount namespace): rank 0 sends the stored bytes and writes the encoded output", .needsMPIRun)
     func noSharedFilesystem() throws {
-        try #require(Harness.mpirunAvailable, "mpirun is not installed")
         let root = try Harness.temporaryFolder("dataset-noshare")
         defer { Harness.cleanup(root) }
         let input = try Self.makeFolder(root, count: 9, seed: 13)
@@ -213,7 +209,7 @@ struct DatasetTests {
 @Suite("Datasets across namespace hosts", .serialized,
        .enabled(if: NamespaceCluster.available, "needs root and iproute2 to create network namespaces"))
 struct DatasetHostTests {
-    @Test("three hosts, no shared filesystem: bytes sent, never pixels; every output equals one process")
+    @Test("three hosts, no shared filesystem: bytes sent, never pixels; every output equals one process", .needsMPIRun)
     func bytesAcrossHosts() throws {
         let cluster = try NamespaceCluster(hosts: 3)
         defer { cluster.tearDown() }

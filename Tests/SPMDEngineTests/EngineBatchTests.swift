@@ -126,13 +126,13 @@ struct EngineBatchTests {
             var rng = SeededRandom(seed: seed)
             for i in 0..<count {
                 let w = Int.random(in: 8...90, using: &rng), h = Int.random(in: 8...70, using: &rng)
-                let image = Image.random(width: w, height: h, channels: [1, 3].randomElement(using: &rng)!, using: &rng)
+                let image = TestImages.random(width: w, height: h, channels: [1, 3].randomElement(using: &rng)!, using: &rng)
                 let format: ImageFormat = [.png, .jpeg, .pnm].randomElement(using: &rng)!
                 inputs.append(try harness.write(image, as: String(format: "img%03d.%@", i, format == .jpeg ? "jpg" : format == .pnm ? "pnm" : "png"), format: format))
             }
             if big {
                 // Random pixels do not compress: over 1 MiB of PNG, an outlier for auto.
-                let image = Image.random(width: 700, height: 560, channels: 3, using: &rng)
+                let image = TestImages.random(width: 700, height: 560, channels: 3, using: &rng)
                 inputs.insert(try harness.write(image, as: "big.png", format: .png, compressionLevel: 0), at: count / 2)
             }
         }

@@ -30,6 +30,22 @@ public enum EdgePatterns {
         return corridor(width: width, height: height, along: points, thickness: thickness)
     }
 
+    /// A comb: a spine along the top with teeth hanging from it to the bottom. The corridor's
+    /// outline is one chain that runs down and up every tooth, so it crosses every horizontal
+    /// band border twice per tooth while the corridor itself stays connected along the spine.
+    public static func comb(width: Int, height: Int, pitch: Int = 6) -> Image {
+        let thickness = pitch / 2
+        let top = 1, bottom = height - 1 - thickness
+        var points: [(Int, Int)] = []
+        var x = 1
+        // Along the spine, down each tooth and back up the same way (a path may retrace itself).
+        while x + thickness < width - 1 {
+            points += [(x, top), (x, bottom), (x, top)]
+            x += pitch
+        }
+        return corridor(width: width, height: height, along: points, thickness: thickness)
+    }
+
     /// A rectangular spiral from the top left corner inwards: every turn crosses each band
     /// border twice (down the right side, up the left).
     public static func spiral(width: Int, height: Int, pitch: Int = 6) -> Image {

@@ -4,7 +4,7 @@
 /*
  * CKernels: bandsaw's vector kernels, chosen at run time.
  *
- * ImageCore's Swift kernels are the portable path and the reference: every function here must
+ * ImageFilters' Swift kernels are the portable path and the reference: every function here must
  * give exactly their bits (the exactness suite compares them on every path this CPU supports).
  * Each `ck_*_avx2` function is compiled for AVX2 through a target attribute on the function
  * alone, so the package builds for baseline x86-64 with no special flags, and a caller must ask
@@ -69,6 +69,20 @@ void ck_median5_avx2(const uint8_t *const *rows, size_t outRows, size_t width, i
  *  `coarse` 16 and `fine` 256 counts per sample of min(width, stripWidth + 2 radius) columns. */
 void ck_median_avx2(const uint8_t *const *rows, size_t outRows, size_t width, int channels, int radius,
                     uint8_t *out, uint16_t *coarse, uint16_t *fine, size_t stripWidth);
+
+/** Canny's Sobel step for one row: `a`, `b`, `c` are luma rows above, at and below (column 0;
+ *  columns -1 and `width` hold the replicated edge pixels); writes the derivatives `gx`, `gy`
+ *  and the magnitude, |gx| + |gy| or, with `l2`, gx^2 + gy^2. */
+void ck_canny_sobel_avx2(const int16_t *a, const int16_t *b, const int16_t *c, size_t width,
+                         int16_t *gx, int16_t *gy, int32_t *magnitude, int l2);
+
+/** Canny's non-maximum suppression and double threshold for one row: magnitudes of the rows
+ *  above, at and below (column 0; columns -1 and `width` hold 0, as do rows outside the image),
+ *  the row's derivatives; one state per pixel to `out`: 0 none, 1 weak (above `low`), 2 edge
+ *  (above `high`). */
+void ck_canny_suppress_avx2(const int32_t *above, const int32_t *at, const int32_t *below,
+                            const int16_t *gx, const int16_t *gy, size_t width, int32_t low, int32_t high,
+                            uint8_t *out);
 
 #endif
 

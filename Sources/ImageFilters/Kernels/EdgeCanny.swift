@@ -37,7 +37,9 @@ struct CannyKernel: NonLocalKernel {
     let l2: Bool
     /// The optional Gaussian pre-blur, on every colour channel before luma (the same as a
     /// `gaussian` stage before `canny`).
-    let blur: GaussianKernel?
+    var blur: GaussianKernel?
+    /// The Sobel and suppression steps' kernel path (the blur has its own).
+    var path = SIMDPath.active
 
     /// Thresholds as OpenCV reads them: squared (when positive) for L2, then floored.
     init(low: Double, high: Double, l2: Bool, sigma: Double) {
@@ -52,6 +54,13 @@ struct CannyKernel: NonLocalKernel {
     }
 
     var halo: Int { 2 + (blur?.halo ?? 0) }
+
+    func using(_ path: SIMDPath) -> any Kernel {
+        var k = self
+        k.path = path
+        k.blur?.path = path
+        return k
+    }
     func outputChannels(forInput inputChannels: Int) -> Int { 1 }
 
     /// The whole of Canny on `rows`, hysteresis confined to them: exact when `rows` is the whole
@@ -73,8 +82,7 @@ struct CannyKernel: NonLocalKernel {
     /// Steps 1-4 on `input`, which holds `rows` widened by 2 (clamped to the image).
     private func cannyStates(_ input: Band, rows: Range<Int>) -> Band {
         let width = input.width, height = input.imageHeight
-        var out = input.makeOutput(rows: rows, channels: 1)
-        guard !rows.isEmpty, width > 0 else { return out }
+        guard !rows.isEmpty, width > 0 else { return input.makeOutput(rows: rows, channels: 1) }
         let padded = width + 2
         // Three rings of three rows, indexed by `row % 3` (rows y-1, y, y+1 of each output row y
         // fall in different slots): luma with one replicated column each side; Gx and Gy; and
@@ -83,14 +91,15 @@ struct CannyKernel: NonLocalKernel {
         var gxRing = [Int16](repeating: 0, count: 3 * width), gyRing = gxRing
         var magnitudeRing = [Int32](repeating: 0, count: 3 * padded)
         let zeroMagnitude = [Int32](repeating: 0, count: padded)
-        let (low, high, l2) = (self.low, self.high, self.l2)
+        let (low, high, l2, vector) = (self.low, self.high, self.l2, path == .avx2)
+        // Every output row is written in full, so the output is not cleared first.
+        return input.makeOutput(rows: rows, channels: 1) { dst in
         lumaRing.withUnsafeMutableBufferPointer { lumaBuffer in
         gxRing.withUnsafeMutableBufferPointer { gxBuffer in
         gyRing.withUnsafeMutableBufferPointer { gyBuffer in
         magnitudeRing.withUnsafeMutableBufferPointer { magnitudeBuffer in
         zeroMagnitude.withUnsafeBufferPointer { zero in
         input.pixels.withUnsafeBufferPointer { src in
-        out.pixels.withUnsafeMutableBufferPointer { dst in
             var lumaHeld = [-1, -1, -1], gradientHeld = [-1, -1, -1]
             /// Column 0 of the luma of image row `r` (clamped by the caller).
             func lumaRow(_ r: Int) -> UnsafeMutablePointer<Int16> {
@@ -114,7 +123,11 @@ struct CannyKernel: NonLocalKernel {
                     let a = UnsafePointer(lumaRow(max(r - 1, 0))), c = UnsafePointer(lumaRow(min(r + 1, height - 1)))
                     let b = UnsafePointer(lumaRow(r))
                     let gx = gxBuffer.baseAddress! + slot * width, gy = gyBuffer.baseAddress! + slot * width
-                    sobelRow(above: a, at: b, below: c, width: width, gx: gx, gy: gy, magnitude: m, l2: l2)
+                    if vector {
+                        VectorKernels.cannySobel(above: a, at: b, below: c, width: width, gx: gx, gy: gy, magnitude: m, l2: l2)
+                    } else {
+                        sobelRow(above: a, at: b, below: c, width: width, gx: gx, gy: gy, magnitude: m, l2: l2)
+                    }
                     gradientHeld[slot] = r
                 }
                 return UnsafePointer(m)
@@ -124,8 +137,14 @@ struct CannyKernel: NonLocalKernel {
                 let slot = y % 3
                 let gx = UnsafePointer(gxBuffer.baseAddress! + slot * width)
                 let gy = UnsafePointer(gyBuffer.baseAddress! + slot * width)
-                suppressRow(above: above, at: at, below: below, gx: gx, gy: gy, width: width, low: low, high: high,
-                            into: dst.baseAddress! + (y - rows.lowerBound) * width)
+                let out = dst + (y - rows.lowerBound) * width
+                if vector {
+                    VectorKernels.cannySuppress(above: above, at: at, below: below, gx: gx, gy: gy, width: width,
+                                                low: low, high: high, into: out)
+                } else {
+                    suppressRow(above: above, at: at, below: below, gx: gx, gy: gy, width: width, low: low, high: high,
+                                into: out)
+                }
             }
         }
         }
@@ -134,7 +153,6 @@ struct CannyKernel: NonLocalKernel {
         }
         }
         }
-        return out
     }
 }
 

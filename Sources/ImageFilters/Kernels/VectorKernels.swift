@@ -100,6 +100,26 @@ enum VectorKernels {
         #endif
     }
 
+    static func cannySobel(above a: UnsafePointer<Int16>, at b: UnsafePointer<Int16>, below c: UnsafePointer<Int16>,
+                           width: Int, gx: UnsafeMutablePointer<Int16>, gy: UnsafeMutablePointer<Int16>,
+                           magnitude: UnsafeMutablePointer<Int32>, l2: Bool) {
+        #if arch(x86_64)
+        ck_canny_sobel_avx2(a, b, c, width, gx, gy, magnitude, l2 ? 1 : 0)
+        #else
+        unavailable()
+        #endif
+    }
+
+    static func cannySuppress(above: UnsafePointer<Int32>, at: UnsafePointer<Int32>, below: UnsafePointer<Int32>,
+                              gx: UnsafePointer<Int16>, gy: UnsafePointer<Int16>, width: Int, low: Int32, high: Int32,
+                              into out: UnsafeMutablePointer<UInt8>) {
+        #if arch(x86_64)
+        ck_canny_suppress_avx2(above, at, below, gx, gy, width, low, high, out)
+        #else
+        unavailable()
+        #endif
+    }
+
     /// Row pointers as C sees an array of them (`const uint16_t *const *`: optional pointers to Swift).
     private static func cArray<T>(_ rows: UnsafeBufferPointer<UnsafePointer<T>>) -> UnsafePointer<UnsafePointer<T>?> {
         UnsafeRawPointer(rows.baseAddress!).assumingMemoryBound(to: UnsafePointer<T>?.self)
