@@ -7,7 +7,8 @@ import PackageDescription
 // <- ImageCodecs (PNG, PNM, JPEG, TIFF, WebP, EXIF, file I/O) and ImageFilters (kernels,
 // pipeline, registry, SIMD paths); MPIKit (the only Swift that imports CMPI) <- SPMDEngine (the
 // driver: read, scatter, halos, filter, encode, gather, write, with timing and the ranks'
-// agreement) <- bandsaw (the command line).
+// agreement) <- bandsaw (the command line). BandsawService (the HTTP side of `bandsaw serve`,
+// on Hummingbird; no MPI) <- bandsaw, whose serve command runs the MPI side.
 // CPNG is the one door to libpng: every libpng call, and every setjmp, lives in C. CCodecs is
 // the one door to libjpeg(-turbo), libtiff and libwebp, in the same way. CKernels holds the AVX2
 // kernels, each compiled for AVX2 by a function attribute and called only when the CPU has it.
@@ -27,6 +28,11 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.20.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.0.0"),
     ],
     targets: [
         // MARK: - C doors
@@ -58,26 +64,50 @@ let package = Package(
         .target(name: "ImageFilters", dependencies: ["ImageCore", "CKernels"], linkerSettings: [.linkedLibrary("m")]),
         .target(name: "MPIKit", dependencies: ["CMPI"]),
         .target(name: "SPMDEngine", dependencies: ["ImageCore", "ImageCodecs", "ImageFilters", "MPIKit"]),
+        // The HTTP side of `bandsaw serve` (rank 0 only): routes, limits, metrics, the web page.
+        // It hands jobs to the MPI thread through a bounded queue and never calls MPI itself.
+        .target(
+            name: "BandsawService",
+            dependencies: [
+                "ImageCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
 
         // MARK: - Executable
         .executableTarget(
             name: "bandsaw",
             dependencies: [
-                "ImageCore", "ImageCodecs", "ImageFilters", "MPIKit", "SPMDEngine",
+                "ImageCore", "ImageCodecs", "ImageFilters", "MPIKit", "SPMDEngine", "BandsawService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
-        .executableTarget(name: "bandsaw-bench", dependencies: ["ImageCore", "ImageCodecs", "ImageFilters"]),
+        .executableTarget(
+            name: "bandsaw-bench",
+            dependencies: [
+                "ImageCore", "ImageCodecs", "ImageFilters",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         // MPIKit's own checks, run under mpirun by the tests (MPIKitTests).
         .executableTarget(name: "mpikit-checks", dependencies: ["ImageCore", "MPIKit"]),
 
         // MARK: - Tests
-        // Helpers every test target shares (test images, the harness that runs the built
-        // executable); a regular target, so it is never shipped in a product.
+        // What every test target shares: the test images and their generators, the harness that
+        // runs the built executable, the one mpirun command builder and the needs-mpirun trait.
+        // A regular target, in no product.
         .target(
             name: "TestSupport",
-            dependencies: ["ImageCore", "ImageCodecs", "ImageFilters"],
+            dependencies: [
+                "ImageCore", "ImageFilters",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
             path: "Tests/TestSupport"
         ),
         .testTarget(

@@ -1,18 +1,29 @@
 #!/usr/bin/env bash
 # run.sh: the bandsaw client. Builds bandsaw when needed, runs the job under mpirun (locally,
 # across a hostfile, or across the Docker Compose cluster) or under Slurm, prints the timing
-# table, and shows the result. ./run.sh --help documents everything.
+# table, and shows the result; with no input, a demonstration on a bundled photo. Installs
+# what the build and the job need where it is missing (scripts/lib/deps.sh). ./run.sh --help
+# documents everything.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 prog=$(basename "$0")
+# The input of `run.sh` alone: a photo that ships with the repository.
+demo_input=Tests/Fixtures/photos/astronaut-256.png
 
 usage() {
     cat <<USAGE
-Usage: $prog IMAGE|FOLDER [options]
+Usage: $prog [IMAGE|FOLDER] [options]
 
 Runs bandsaw on IMAGE (PNG, PGM, PPM, JPEG, TIFF or WebP) or on every image in FOLDER, distributed over
-RANKS MPI processes, prints the time of each phase, and shows the result.
+RANKS MPI processes, prints the time of each phase, and shows the result. With no IMAGE, the
+demonstration: the bundled photo $demo_input on at least 2 ranks,
+with the 1-rank baseline beside it (--baseline), written to out/.
+
+What the build and the job need (Open MPI, libpng, libdeflate, zlib, libjpeg-turbo, libtiff,
+libwebp, pkg-config) is installed with apt-get where it is missing: as root, or through sudo
+when it needs no password; otherwise the one command to run is printed (exit 2). Swift 6 must
+be on PATH already.
 
 Options:
   -n, --ranks RANKS     MPI ranks (default: the number of cores, $(nproc 2>/dev/null || echo 2) here).
@@ -33,6 +44,9 @@ Options:
                         tasks) and --nodes NODES go to Slurm; paths must be visible from
                         every node.
   --nodes NODES         With --slurm: hosts to spread the ranks over.
+  --server URL          Send the image to a running 'bandsaw serve' at URL (http://HOST:PORT)
+                        instead of launching a job: no MPI start-up; the phase times are the
+                        service's (Server-Timing). BANDSAW_TOKEN_FILE gives its token.
   --baseline            Also run the single-rank job on the same input and print the
                         speedup and parallel efficiency.
   --show                Show the result: the desktop image viewer when a display exists,
@@ -41,24 +55,30 @@ Options:
                         (default).
   --no-show             Only print where the result went.
   --json                Print the timing report as JSON instead of a table.
+  --schedule MODE       For a folder: auto (default; whole images dealt to the ranks as
+                        they become free, outsized ones banded), images, or bands.
+  --skip-existing       For a folder: skip inputs whose output exists (resume a batch).
   -h, --help            This help.
 
 Environment: BANDSAW_BIN (use this executable instead of building), MPIRUN (default mpirun),
 SLURM_CONF and the other Slurm variables (with --slurm).
 
-Exit codes: 0 success; 1 failed job or missing tool; 2 bad usage; 3 bad input image
-(the codes of bandsaw itself, passed through).
+Exit codes: 0 success; 1 failed job or missing tool; 2 bad usage, or a dependency missing
+that could not be installed from here; 3 bad input image (the codes of bandsaw itself,
+passed through).
 
 Examples:
+  $prog                                   # the demonstration on the bundled photo
   $prog photo.png                         # sobel edges on all cores, shown in the terminal
   $prog phone.jpg -o edges.png            # a JPEG photo in (turned upright), a PNG out
   $prog photo.png -n 4 --op gaussian:sigma=2 --op sobel --baseline
   $prog photos/ -o edges/ --no-show       # a folder in one launch
   $prog photo.png --slurm -n 8 --nodes 2  # a Slurm batch job on 2 hosts
+  $prog photo.png --server http://127.0.0.1:8080   # through a running 'bandsaw serve'
 USAGE
 }
 
-die() { echo "error: $*" >&2; exit "${2:-1}"; }
+die() { echo "error: $1" >&2; exit "${2:-1}"; }
 
 input=""
 ranks=""
@@ -67,10 +87,12 @@ ops=()
 hostfile=""
 compose=0
 slurm=0
+server=""
 nodes=""
 baseline=0
 show="auto"
 json=0
+batch_flags=()
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -81,20 +103,31 @@ while [ $# -gt 0 ]; do
         --hostfile) [ $# -ge 2 ] || die "$1 needs a value" 2; hostfile=$2; shift 2 ;;
         --compose) compose=1; shift ;;
         --slurm) slurm=1; shift ;;
+        --server) [ $# -ge 2 ] || die "$1 needs a value" 2; server=$2; shift 2 ;;
         --nodes) [ $# -ge 2 ] || die "$1 needs a value" 2; nodes=$2; shift 2 ;;
         --baseline) baseline=1; shift ;;
         --show) show=1; shift ;;
         --no-show) show=0; shift ;;
         --json) json=1; shift ;;
+        --schedule) [ $# -ge 2 ] || die "$1 needs a value" 2; batch_flags+=(--schedule "$2"); shift 2 ;;
+        --skip-existing) batch_flags+=(--skip-existing); shift ;;
         -*) die "unknown option $1 (see $prog --help)" 2 ;;
         *) [ -z "$input" ] || die "only one IMAGE or FOLDER, got '$input' and '$1'" 2; input=$1; shift ;;
     esac
 done
 
-[ -n "$input" ] || { usage >&2; exit 2; }
+cores=$(nproc 2>/dev/null || echo 1)
+demo=0
+if [ -z "$input" ]; then
+    # The demonstration: the system working and its speedup, on a photo of the repository's,
+    # on at least two ranks (every core where there are more), beside one rank.
+    demo=1
+    input="$here/$demo_input"
+    [ -n "$ranks" ] || ranks=$(( cores > 2 ? cores : 2 ))
+    [ "$slurm" -eq 1 ] || baseline=1
+fi
 [ -e "$input" ] || die "$input: no such file or folder"
 [ ${#ops[@]} -gt 0 ] || ops=(sobel)
-cores=$(nproc 2>/dev/null || echo 1)
 # Under Slurm the rank count defaults to the batch script's or the allocation's, not this host's.
 ranks_given=$ranks
 [ -n "$ranks" ] || ranks=$cores
@@ -109,6 +142,15 @@ else
 fi
 [ -z "$hostfile" ] || [ -r "$hostfile" ] || die "$hostfile: hostfile not readable"
 
+# What the build and a local job need, installed where missing (a few probes when everything is
+# there). Not for --compose, which builds and runs in containers, nor for a given BANDSAW_BIN.
+if [ "$compose" -eq 0 ] && [ -z "${BANDSAW_BIN:-}" ]; then
+    # shellcheck source=scripts/lib/deps.sh
+    . "$here/scripts/lib/deps.sh"
+    deps_ensure run
+fi
+[ "$demo" -eq 0 ] || echo "bandsaw: no IMAGE given: the demonstration on $demo_input ($prog --help for the rest)" >&2
+
 # Default output: beside the input, named after it and the pipeline.
 if [ -z "$output" ]; then
     slug=$(printf '%s+' "${ops[@]}" | sed 's/+$//; s/[^A-Za-z0-9.=+-]/-/g')
@@ -116,6 +158,8 @@ if [ -z "$output" ]; then
         output="${input%/}.$slug"
     else
         dir=$(dirname "$input"); base=$(basename "$input"); stem=${base%.*}; ext=${base##*.}
+        # The demonstration writes to the checkout's out/, not among the test fixtures.
+        [ "$demo" -eq 0 ] || dir="$here/out"
         [ "$stem" != "$base" ] || ext=png
         output="$dir/$stem.$slug.$ext"
     fi
@@ -135,14 +179,13 @@ fi
 bin=${BANDSAW_BIN:-$here/.build/release/bandsaw}
 if [ -z "${BANDSAW_BIN:-}" ]; then
     if [ ! -x "$bin" ] || [ -n "$(find "$here/Sources" "$here/Package.swift" -newer "$bin" -print -quit 2>/dev/null)" ]; then
-        command -v swift >/dev/null || die "swift not found: install Swift 6 (https://swift.org/install) to build bandsaw"
         echo "bandsaw: building the release executable..." >&2
         (cd "$here" && swift build -c release --product bandsaw >&2) || die "build failed"
     fi
 fi
 [ -x "$bin" ] || die "$bin: executable not found"
 
-out_flags=()
+out_flags=("${batch_flags[@]}")
 [ "$json" -eq 1 ] && out_flags+=(--json)
 
 # Prints where the result went and shows it; every way of running ends here.
@@ -154,6 +197,20 @@ finish() {
         show_result "$output" "$bin" view
     fi
 }
+
+if [ -n "$server" ]; then
+    if [ "$compose" -eq 1 ] || [ "$slurm" -eq 1 ] || [ -n "$hostfile" ] || [ "$baseline" -eq 1 ] || [ -n "$ranks_given" ]; then
+        die "--server does not combine with --compose, --slurm, --hostfile, --baseline or --ranks (the service has its ranks)" 2
+    fi
+    [ ! -d "$input" ] || die "--server takes one IMAGE, not a folder" 2
+    submit_args=()
+    [ -z "${BANDSAW_TOKEN_FILE:-}" ] || submit_args+=(--token-file "$BANDSAW_TOKEN_FILE")
+    status=0
+    "$bin" submit "$server" "$input" -o "$output" "${op_args[@]}" "${submit_args[@]}" || status=$?
+    [ "$status" -eq 0 ] || exit "$status"
+    finish
+    exit 0
+fi
 
 # Submits slurm/bandsaw.sbatch and waits for the job; Ctrl-C cancels it rather than leaving it
 # queued. The job's log (timing table, error line) goes to stdout, or to stderr if it failed.
@@ -239,6 +296,21 @@ elif [ "$status" -gt 128 ] && [ "$status" -le 192 ]; then
     exit 1
 fi
 [ "$status" -eq 0 ] || { [ "$status" -le 3 ] || echo "error: the bandsaw job failed (exit $status)" >&2; exit "$status"; }
+
+# A folder: images per second over the batch, and how the images and busy time fell on the ranks.
+elapsed=$(grep -o '"elapsed_ms":[0-9.]*' "$report" | cut -d: -f2 || true)
+if [ -n "$elapsed" ]; then
+    images=$(grep -o '"schedule":"\(dealt\|banded\)"' "$report" | wc -l)
+    grep -o '"rank_load":\[[^]]*\]' "$report" | grep -o '{[^}]*}' | sed 's/[{}"]//g; s/[a-z_]*://g' \
+        | awk -F, -v ms="$elapsed" -v n="$images" '
+            { busy[NR] = $1; imgs[NR] = $2 }
+            END {
+                s = ms / 1000
+                printf "batch: %d images in %.2f s, %.1f images/s\n", n, s, (s > 0 ? n / s : 0)
+                for (r = 1; r <= NR; r++)
+                    printf "  rank %d: %d images, busy %.2f s (%.0f%%)\n", r - 1, imgs[r], busy[r], (s > 0 ? 100 * busy[r] / s : 0)
+            }' >&2
+fi
 
 total_ms() { grep -o '"total_ms":[0-9.]*' "$1" | cut -d: -f2 | awk '{s += $1} END {printf "%.3f", s}'; }
 if [ "$baseline" -eq 1 ]; then

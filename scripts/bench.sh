@@ -4,9 +4,18 @@
 #   scripts/bench.sh            # full run (1, 16, 64 MP; about 20 minutes on 2 cores)
 #   scripts/bench.sh --quick    # 1 and 16 MP, 3 runs
 #   scripts/bench.sh --help     # every option of scripts/bench.py
+#   scripts/bench.sh --jpeg [bench_jpeg.py options]
+#                               # JPEG in and out, 16 and 64 MP, with and without restart markers:
+#                               # 1 process and 2 ranks against vips and OpenCV, to bench-results/jpeg.md
+#   scripts/bench.sh --serve [--quick]
+#                               # a warm `bandsaw serve` against a command per image, 8 clients,
+#                               # idle CPU (scripts/bench_serve.py), to bench-results/serve.md
 #   scripts/bench.sh --kernels [bandsaw-bench options]
 #                               # one-core kernels on every SIMD path against OpenCV
 #                               # (bandsaw-bench --compare-opencv), to bench-results/kernels.md
+#   scripts/bench.sh --dataset [--quick] [--runs N]
+#                               # folders of many images (scripts/bench_dataset.py), to
+#                               # bench-results/dataset.md
 #
 # Creates .bench-venv/ (Python packages from scripts/bench_requirements.txt), builds the release
 # executable in .build-bench/, then runs scripts/bench.py, which writes bench-results/
@@ -48,5 +57,21 @@ if [ "${1:-}" = "--kernels" ]; then
 fi
 
 swift build -c release --product bandsaw --scratch-path .build-bench >&2
+
+if [ "${1:-}" = "--jpeg" ]; then
+    shift
+    exec .bench-venv/bin/python scripts/bench_jpeg.py --bandsaw .build-bench/release/bandsaw "$@"
+fi
+
+if [ "${1:-}" = "--dataset" ]; then
+    shift
+    exec .bench-venv/bin/python scripts/bench_dataset.py --bandsaw .build-bench/release/bandsaw "$@"
+fi
+
+if [ "${1:-}" = "--serve" ]; then
+    shift
+    command -v curl >/dev/null || { echo "error: curl not found (apt-get install curl)" >&2; exit 1; }
+    exec .bench-venv/bin/python scripts/bench_serve.py --bandsaw .build-bench/release/bandsaw "$@"
+fi
 
 exec .bench-venv/bin/python scripts/bench.py --bandsaw .build-bench/release/bandsaw "$@"

@@ -25,12 +25,13 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from emulate_links import PHASES, loadavg, make_image  # noqa: E402
+from bench.runner import engine_phases  # noqa: E402
+from emulate_links import loadavg, make_image  # noqa: E402
 
 ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
 
 
-def run_cell(command, runs, output=None):
+def run_cell(command, runs, phases, output=None):
     samples = []
     for _ in range(runs):
         load = loadavg()[0]
@@ -41,14 +42,14 @@ def run_cell(command, runs, output=None):
             sys.exit(f"failed: {' '.join(command)}\n{p.stderr}")
         image = json.loads(p.stdout)["images"][0]
         samples.append({"load1": load, "wall_ms": wall * 1000, "total_ms": image["phases"]["total_ms"],
-                        "max_ms": {k: image["phases"][k]["max_ms"] for k in PHASES},
+                        "max_ms": {k: image["phases"][k]["max_ms"] for k in phases},
                         "output_bytes": os.path.getsize(output) if output else None,
                         "width": image["width"], "height": image["height"], "channels": image["channels"],
                         "output_channels": image["output_channels"]})
     med = lambda key: statistics.median(s[key] for s in samples)
     return {"command": " ".join(command), "samples": samples,
             "median": {"total_ms": med("total_ms"), "wall_ms": med("wall_ms"), "load1": med("load1"),
-                       "max_ms": {k: statistics.median(s["max_ms"][k] for s in samples) for k in PHASES}},
+                       "max_ms": {k: statistics.median(s["max_ms"][k] for s in samples) for k in phases}},
             "output_bytes": samples[-1]["output_bytes"], "width": samples[0]["width"], "height": samples[0]["height"],
             "channels": samples[0]["channels"], "output_channels": samples[0]["output_channels"]}
 
@@ -72,6 +73,7 @@ def main():
         make_image(img64, 8192, 8192, 3, seed=64)
         make_image(small, 256, 256, 3, seed=2)
         o_ppm, o_png = os.path.join(work, "o.ppm"), os.path.join(work, "o.png")
+        phases = engine_phases(bandsaw, work)
 
         load = loadavg()[0]
         bench = subprocess.run([os.path.abspath(args.bench), "--json", "--reps", "5", "--filter", "sobel",
@@ -94,7 +96,7 @@ def main():
                                     o_ppm, args.runs),
         }
         for name, (command, output, runs) in cells.items():
-            out["cells"][name] = run_cell(command, runs, output)
+            out["cells"][name] = run_cell(command, runs, phases, output)
             m = out["cells"][name]["median"]
             print(f"{name:22} total {m['total_ms']:8.1f} wall {m['wall_ms']:8.1f} load {m['load1']:.2f} "
                   + " ".join(f"{k} {v:.1f}" for k, v in m["max_ms"].items() if v), flush=True)

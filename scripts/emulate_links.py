@@ -18,7 +18,8 @@ import time
 
 import numpy as np
 
-PHASES = ["read", "broadcast", "scatter", "decode", "halo", "compute", "encode", "gather", "write"]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench.runner import engine_phases  # noqa: E402
 
 # (name, width, height, channels): 16 MP RGB and 64 MP grey (a 64 MP RGB scatter would take
 # 15 s a run on the 100 Mbit/s link); the model takes channels into account.
@@ -75,6 +76,7 @@ def main():
         images = [i for i in IMAGES if i[0] in args.images.split(",")]
     scripts = os.path.abspath(os.path.dirname(__file__))
     binary = os.path.abspath(args.bandsaw)
+    phases = engine_phases(binary, args.work)
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
 
     inputs = {}
@@ -144,8 +146,8 @@ def main():
                         cell["output_channels"] = image["output_channels"]
                         cell["samples"].append({
                             "load1": load[0], "wall_ms": round(wall * 1000, 3), "total_ms": image["phases"]["total_ms"],
-                            "max_ms": {k: image["phases"][k]["max_ms"] for k in PHASES},
-                            "mean_ms": {k: image["phases"][k]["mean_ms"] for k in PHASES},
+                            "max_ms": {k: image["phases"][k]["max_ms"] for k in phases},
+                            "mean_ms": {k: image["phases"][k]["mean_ms"] for k in phases},
                         })
                         if out == "png":
                             cell["output_bytes"] = os.path.getsize(outpath)
@@ -154,8 +156,8 @@ def main():
                         "total_ms": statistics.median(x["total_ms"] for x in s),
                         "wall_ms": statistics.median(x["wall_ms"] for x in s),
                         "load1": statistics.median(x["load1"] for x in s),
-                        "max_ms": {k: statistics.median(x["max_ms"][k] for x in s) for k in PHASES},
-                        "mean_ms": {k: statistics.median(x["mean_ms"][k] for x in s) for k in PHASES},
+                        "max_ms": {k: statistics.median(x["max_ms"][k] for x in s) for k in phases},
+                        "mean_ms": {k: statistics.median(x["mean_ms"][k] for x in s) for k in phases},
                     }
                     m = cell["median"]["max_ms"]
                     print(f"{link:8} {name:10} {out} {ranks}r/{hosts}h  total {cell['median']['total_ms']:9.1f}  "

@@ -12,7 +12,7 @@ import argparse
 import json
 import statistics
 
-HALO_ROWS = {"sobel": 1, "gaussian:sigma=8": 24, "median:size=15": 7}  # ImageCore's kernel halos
+HALO_ROWS = {"sobel": 1, "gaussian:sigma=8": 24, "median:size=15": 7}  # ImageFilters' kernel halos
 OUTPUT_CHANNELS = {"sobel": 1, "gaussian:sigma=8": None, "median:size=15": None}  # None: as the input
 
 

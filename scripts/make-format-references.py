@@ -66,6 +66,9 @@ pillow_case("jpeg-restart", "jpg", rgb, quality=75, restart_marker_blocks=3)
 pillow_case("jpeg-gray", "jpg", rgb.convert("L"), quality=90)
 pillow_case("jpeg-cmyk", "jpg", rgb.convert("CMYK"), quality=90)
 pillow_case("jpeg-photo", "jpg", photo, quality=92)
+# A restart marker after every MCU row (as phone cameras write them), and after every 2.
+pillow_case("jpeg-restart-rows", "jpg", photo, quality=90, restart_marker_rows=1)
+pillow_case("jpeg-restart-2rows", "jpg", rgb, quality=90, restart_marker_rows=2, optimize=True)
 for orientation in range(1, 9):
     exif = Image.Exif()
     exif[0x0112] = orientation

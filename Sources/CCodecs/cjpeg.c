@@ -2,32 +2,21 @@
  * The JPEG door: every libjpeg(-turbo) call bandsaw makes.
  *
  * libjpeg's error_exit must not return; here it longjmps back to the setjmp in the worker
- * that made the call (ccodec_jpeg_read_with, ccodec_jpeg_encode_with), never through a Swift
- * frame. Everything the error path reads lives in the caller's cjpeg_ctx, not in locals the
+ * that made the call (cjpeg_read_with, cjpeg_encode_with, and cjpeg_bands.c's workers), never
+ * through a Swift frame. Everything the error path reads lives in the caller's cjpeg_ctx, not in locals the
  * worker changes after setjmp (C11 7.13.2.1). libjpeg's messages are kept, never printed.
  */
-#include "ccodecs_internal.h"
-
-#include <setjmp.h>
-#include <stdio.h>
-#include <jpeglib.h>
-#include <jerror.h>
+#include "cjpeg_internal.h"
 
 /* MARK: - Context and error hooks */
 
-typedef struct {
-    struct jpeg_error_mgr pub;  /* first, so a j_common_ptr's err is this struct */
-    jmp_buf jump;
-    /* Why libjpeg stopped, when a hook knows better than "corrupt". */
-    int status;
-    char *msg;
-    size_t msglen;
-    /* Encoding: libjpeg's growing output buffer (freed on failure). */
-    unsigned char *out;
-    unsigned long out_len;
-    /* Decoding: a row of CMYK samples before conversion to RGB. */
-    uint8_t *scratch;
-} cjpeg_ctx;
+/* The most scans a JPEG may have. Each scan of a progressive JPEG is a pass over every block
+ * of its components, and a scan can be a dozen bytes: a 600 KB file of 50,000 scans over a
+ * 1024x1024 image took 6.5 s (scripts/make-hostile.py, jpeg-scan-bomb.jpg). Encoders write
+ * about 10 (libjpeg's default progression) and rarely more than 100; 256 is the limit
+ * nvImageCodec chose after the same finding in libjpeg-turbo's security review, and
+ * libjpeg-turbo's own tools take one (djpeg -maxscans, TurboJPEG's scan limit). */
+#define CJPEG_MAX_SCANS 256
 
 /* Keeps libjpeg's text for the error line; prints nothing. */
 static void cjpeg_keep_message(j_common_ptr cinfo) {
@@ -70,7 +59,19 @@ static void cjpeg_emit_message(j_common_ptr cinfo, int level) {
     longjmp(ctx->jump, 1);
 }
 
-static void cjpeg_ctx_init(cjpeg_ctx *ctx, char *msg, size_t msglen) {
+/* libjpeg's progress hook, called as it reads markers and scans: refuses the scan past
+ * CJPEG_MAX_SCANS, before libjpeg spends a pass over the image on it. */
+static void cjpeg_check_scans(j_common_ptr cinfo) {
+    if (!cinfo->is_decompressor) return;
+    cjpeg_ctx *ctx = (cjpeg_ctx *)cinfo->err;
+    if (((j_decompress_ptr)cinfo)->input_scan_number > CJPEG_MAX_SCANS) {
+        ctx->status = CSTATUS_CORRUPT;
+        ccodec_message(ctx->msg, ctx->msglen, "JPEG has more than %d scans", CJPEG_MAX_SCANS);
+        longjmp(ctx->jump, 1);
+    }
+}
+
+void cjpeg_ctx_init(cjpeg_ctx *ctx, char *msg, size_t msglen) {
     memset(ctx, 0, sizeof *ctx);
     ctx->msg = msg;
     ctx->msglen = msglen;
@@ -88,7 +89,7 @@ static int cjpeg_output_channels(const struct jpeg_decompress_struct *cinfo) {
 }
 
 /* Gray stays gray; CMYK and YCCK come out as CMYK (converted to RGB here); the rest as RGB. */
-static void cjpeg_choose_output(struct jpeg_decompress_struct *cinfo) {
+void cjpeg_choose_output(struct jpeg_decompress_struct *cinfo) {
     switch (cinfo->jpeg_color_space) {
     case JCS_GRAYSCALE: cinfo->out_color_space = JCS_GRAYSCALE; break;
     case JCS_CMYK:
@@ -125,6 +126,8 @@ static int cjpeg_read_with(cjpeg_ctx *ctx, struct jpeg_decompress_struct *cinfo,
         return ctx->status != CSTATUS_OK ? ctx->status : CSTATUS_CORRUPT;
     }
     jpeg_create_decompress(cinfo);
+    ctx->progress.progress_monitor = cjpeg_check_scans;
+    cinfo->progress = &ctx->progress;
     jpeg_mem_src(cinfo, data, (unsigned long)len);
     jpeg_read_header(cinfo, TRUE);
     info->width = cinfo->image_width;
@@ -192,8 +195,8 @@ int ccodec_jpeg_decode(const uint8_t *data, size_t len, uint64_t max_pixels,
 
 /* MARK: - Writing */
 
-static int cjpeg_encode_with(cjpeg_ctx *ctx, struct jpeg_compress_struct *cinfo, const uint8_t *pixels,
-                             uint32_t width, uint32_t height, int channels, int quality) {
+int cjpeg_encode_with(cjpeg_ctx *ctx, struct jpeg_compress_struct *cinfo, const uint8_t *pixels,
+                      uint32_t width, uint32_t height, int channels, const ccodec_jpeg_options *options) {
     if (setjmp(ctx->jump)) {
         jpeg_destroy_compress(cinfo);
         return ctx->status != CSTATUS_OK && ctx->status != CSTATUS_CORRUPT ? ctx->status : CSTATUS_WRITE_FAILED;
@@ -205,7 +208,20 @@ static int cjpeg_encode_with(cjpeg_ctx *ctx, struct jpeg_compress_struct *cinfo,
     cinfo->input_components = channels;
     cinfo->in_color_space = channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
     jpeg_set_defaults(cinfo);
+    int quality = options->quality;
     jpeg_set_quality(cinfo, quality < 1 ? 1 : quality > 100 ? 100 : quality, TRUE);
+    if (channels == 3) {
+        cinfo->comp_info[0].h_samp_factor = options->h_samp;
+        cinfo->comp_info[0].v_samp_factor = options->v_samp;
+    }
+    /* libjpeg's defaults, stated: the band encoder relies on them (no smoothing reaches
+     * across a band's edge; the standard Huffman tables are the same in every band). */
+    cinfo->smoothing_factor = 0;
+    cinfo->dct_method = JDCT_ISLOW;
+    cinfo->optimize_coding = options->optimize ? TRUE : FALSE;
+    cinfo->restart_in_rows = options->restart_rows;
+    cinfo->restart_interval = options->restart_rows > 0 ? 0 : (unsigned int)options->restart_blocks;
+    if (options->progressive) jpeg_simple_progression(cinfo);
     jpeg_start_compress(cinfo, TRUE);
     size_t row_bytes = (size_t)width * (size_t)channels;
     while (cinfo->next_scanline < cinfo->image_height) {
@@ -219,18 +235,34 @@ static int cjpeg_encode_with(cjpeg_ctx *ctx, struct jpeg_compress_struct *cinfo,
 
 int ccodec_jpeg_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int channels, int quality,
                        uint8_t **out, size_t *out_len, char *msg, size_t msglen) {
+    ccodec_jpeg_options options = ccodec_jpeg_bandsaw_options(quality);
+    return ccodec_jpeg_encode_options(pixels, width, height, channels, &options, out, out_len, msg, msglen);
+}
+
+ccodec_jpeg_options ccodec_jpeg_bandsaw_options(int quality) {
+    ccodec_jpeg_options options = {quality, 2, 2, 1, 0, 0, 0};
+    return options;
+}
+
+int ccodec_jpeg_encode_options(const uint8_t *pixels, uint32_t width, uint32_t height, int channels,
+                               const ccodec_jpeg_options *options, uint8_t **out, size_t *out_len,
+                               char *msg, size_t msglen) {
     if (out == NULL || out_len == NULL) return CSTATUS_BAD_ARGUMENT;
     *out = NULL;
     *out_len = 0;
-    if (pixels == NULL || (channels != 1 && channels != 3) || width == 0 || height == 0
+    if (pixels == NULL || options == NULL || (channels != 1 && channels != 3) || width == 0 || height == 0
         || width > JPEG_MAX_DIMENSION || height > JPEG_MAX_DIMENSION) {
         return ccodec_fail(msg, msglen, CSTATUS_BAD_ARGUMENT, "JPEG holds gray or RGB of 1...65500 pixels per side");
+    }
+    if (options->h_samp < 1 || options->h_samp > 2 || options->v_samp < 1 || options->v_samp > 2
+        || options->restart_rows < 0 || options->restart_blocks < 0 || options->restart_blocks > 65535) {
+        return ccodec_fail(msg, msglen, CSTATUS_BAD_ARGUMENT, "JPEG sampling 1 or 2, restart interval 0...65535");
     }
     cjpeg_ctx ctx;
     cjpeg_ctx_init(&ctx, msg, msglen);
     struct jpeg_compress_struct cinfo;
     cinfo.err = &ctx.pub;
-    int rc = cjpeg_encode_with(&ctx, &cinfo, pixels, width, height, channels, quality);
+    int rc = cjpeg_encode_with(&ctx, &cinfo, pixels, width, height, channels, options);
     if (rc != CSTATUS_OK) {
         free(ctx.out);
         return rc;

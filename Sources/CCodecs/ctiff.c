@@ -100,6 +100,9 @@ static void ctiff_no_unmap(thandle_t user, void *base, toff_t size) { (void)user
 
 /* MARK: - Layout */
 
+/* Tiles up to this many pixels are taken whatever the image's size (see ctiff_check_layout). */
+#define CTIFF_TILE_AREA_FREE ((uint64_t)1 << 20)
+
 /* Reads the first page's tags and refuses what bandsaw cannot decode, naming it. */
 static int ctiff_check_layout(ccodec_tiff *h, uint64_t max_pixels, char *msg, size_t msglen) {
     TIFF *tif = h->tif;
@@ -163,9 +166,19 @@ static int ctiff_check_layout(ccodec_tiff *h, uint64_t max_pixels, char *msg, si
             return ctiff_fail(h, CSTATUS_CORRUPT, "tiled TIFF without a tile size", msg, msglen);
         }
         /* A tile may overhang the image, but not hold more pixels than the limit allows. */
-        if ((uint64_t)h->tile_width * h->tile_height > max_pixels) {
+        uint64_t tile_area = (uint64_t)h->tile_width * h->tile_height;
+        if (tile_area > max_pixels) {
             ccodec_message(msg, msglen, "%ux%u TIFF tiles exceed the pixel limit", h->tile_width, h->tile_height);
             return CSTATUS_TOO_LARGE;
+        }
+        /* Nor be out of all proportion to the image: each rank holds one decoded tile, so a
+         * 16x16 image in a 16384x16384 tile would cost 268 MB for 256 pixels. Writers pick
+         * tiles of 16 to 1024 pixels a side; up to a megapixel or the image's own area is
+         * taken. */
+        if (tile_area > CTIFF_TILE_AREA_FREE && tile_area > (uint64_t)h->width * h->height) {
+            ccodec_message(msg, msglen, "TIFF tiles of %ux%u for a %ux%u image", h->tile_width, h->tile_height,
+                           h->width, h->height);
+            return CSTATUS_CORRUPT;
         }
         h->scratch_size = TIFFTileSize(tif);
     } else {
@@ -174,6 +187,16 @@ static int ctiff_check_layout(ccodec_tiff *h, uint64_t max_pixels, char *msg, si
         h->scratch_size = TIFFScanlineSize(tif) * (tmsize_t)h->rows_per_strip;
     }
     if (h->scratch_size <= 0) return ctiff_fail(h, CSTATUS_CORRUPT, "TIFF strip or tile size is invalid", msg, msglen);
+    /* Offset 0 is the file's header, never pixel data: libtiff puts it where the offset list
+     * is shorter than the strips or tiles the layout needs (16 one-row strips with one offset
+     * decoded the header's bytes as 15 rows; scripts/make-hostile.py), and reads on. */
+    uint32_t pieces = h->tiled ? TIFFNumberOfTiles(tif) : TIFFNumberOfStrips(tif);
+    for (uint32_t i = 0; i < pieces; i++) {
+        if (TIFFGetStrileOffset(tif, i) == 0) {
+            ccodec_message(msg, msglen, "TIFF %s %u has no data (%u listed, offset 0)", h->tiled ? "tile" : "strip", i, pieces);
+            return CSTATUS_CORRUPT;
+        }
+    }
     h->scratch = (uint8_t *)malloc((size_t)h->scratch_size);
     if (h->scratch == NULL) return ccodec_fail(msg, msglen, CSTATUS_NO_MEMORY, "out of memory for a TIFF strip or tile");
     return CSTATUS_OK;

@@ -1,6 +1,6 @@
 /*
  * The box (mean) filter for AVX2. The portable twin, and the arithmetic both follow, is
- * ImageCore's Kernels/SmoothingBox.swift: S = the sum of the size x size window (replicate
+ * ImageFilters' Kernels/SmoothingBox.swift: S = the sum of the size x size window (replicate
  * border), out = floor((S + area / 2) / area), area = size^2.
  *
  * Per output row: column sums over the window's rows (16-bit: at most 255 x 255), kept up to

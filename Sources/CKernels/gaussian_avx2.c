@@ -1,6 +1,6 @@
 /*
  * The Gaussian blur's two passes and the unsharp mask's final step for AVX2. The portable
- * twins, and the arithmetic both must follow bit for bit, are in ImageCore's
+ * twins, and the arithmetic both must follow bit for bit, are in ImageFilters'
  * Kernels/SmoothingGaussian.swift:
  *   pass 1   h = (w0 x[j] + sum_i w_i (x[j - i c] + x[j + i c]) + 2^7) >> 8     (h <= 32640)
  *   pass 2   s =  w0 h_0  + sum_i w_i (h_-i + h_+i)                              (s < 2^31)

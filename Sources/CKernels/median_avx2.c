@@ -1,5 +1,5 @@
 /*
- * The 3 x 3 median for AVX2. The portable twin is ImageCore's MedianKernel (constant-time
+ * The 3 x 3 median for AVX2. The portable twin is ImageFilters' MedianKernel (constant-time
  * histograms); both give the median of the nine clamped samples of each channel.
  *
  * With each column of the window sorted (lo <= mid <= hi), the median of the nine is
@@ -174,7 +174,7 @@ AVX2 void ck_median5_avx2(const uint8_t *const *rows, size_t outRows, size_t wid
 #endif
 
 /*
- * Larger windows: the constant-time histogram median of ImageCore's MedianKernel (Perreault
+ * Larger windows: the constant-time histogram median of ImageFilters' MedianKernel (Perreault
  * and Hebert), the same sweep in the same order, with each 16-bin histogram (16-bit counts)
  * in one AVX2 register and the bin searches done by a vector prefix sum and a compare instead
  * of a branchy scalar walk. See SmoothingMedian.swift for the algorithm's description.

@@ -1,6 +1,6 @@
 /*
  * Point kernels (invert, grayscale, threshold) for AVX2. The portable twins are
- * ImageCore's InvertKernel, GrayscaleKernel and ThresholdKernel.
+ * ImageFilters' InvertKernel, GrayscaleKernel and ThresholdKernel.
  */
 #include "ckernels.h"
 
@@ -10,7 +10,7 @@
 
 #define AVX2 __attribute__((target("avx2")))
 
-/* Scalar luma: the one rule (ImageCore's `luma`), for row tails. */
+/* Scalar luma: the one rule (ImageFilters' `luma`), for row tails. */
 static inline uint8_t luma1(const uint8_t *p) {
     return (uint8_t)((77u * p[0] + 150u * p[1] + 29u * p[2] + 128u) >> 8);
 }

@@ -21,8 +21,11 @@ static inline __attribute__((always_inline)) MPI_Errhandler cmpi_errors_return(v
 static inline __attribute__((always_inline)) MPI_Status *cmpi_status_ignore(void) { return MPI_STATUS_IGNORE; }
 static inline __attribute__((always_inline)) void *cmpi_in_place(void) { return MPI_IN_PLACE; }
 static inline __attribute__((always_inline)) int cmpi_proc_null(void) { return MPI_PROC_NULL; }
+static inline __attribute__((always_inline)) int cmpi_any_source(void) { return MPI_ANY_SOURCE; }
+static inline __attribute__((always_inline)) MPI_Request cmpi_request_null(void) { return MPI_REQUEST_NULL; }
 static inline __attribute__((always_inline)) int cmpi_success(void) { return MPI_SUCCESS; }
 static inline __attribute__((always_inline)) int cmpi_max_error_string(void) { return MPI_MAX_ERROR_STRING; }
+
 
 static inline __attribute__((always_inline)) MPI_Info cmpi_info_null(void) { return MPI_INFO_NULL; }
 static inline __attribute__((always_inline)) MPI_File cmpi_file_null(void) { return MPI_FILE_NULL; }

@@ -33,7 +33,22 @@ typedef struct {
     int status;
     char *msg;
     size_t msglen;
+    /* Reading, from the image's last row on: where the run of IDAT chunks ends, how many
+     * of its bytes libpng may still read, and how many it has (cpng_read_fn checks). */
+    int last_row;
+    size_t idat_end;
+    size_t idat_budget;
+    size_t idat_read;
 } cpng_ctx;
+
+/* How much image data libpng may read past the last row's own. Once the last row is
+ * complete, libpng inflates whatever follows to the end of the stream (to check the Adler-32
+ * and warn of "extra compressed data"), so a 16x16 PNG whose IDAT inflates to 1 GiB cost
+ * 3.7 s; the fast path stops at the image's size and leaves such files here. A real
+ * stream's tail (the final block and the Adler-32) is a few bytes, read in at most two of
+ * libpng's 8 KiB pieces; past those the file is refused (16 KiB of tail inflates to at most
+ * 17 MB: the bomb above is refused in 0.1 s). */
+#define CPNG_IDAT_TAIL_MAX ((size_t)16 << 10)
 
 static void cpng_ctx_init(cpng_ctx *ctx, const uint8_t *data, size_t len, char *msg, size_t msglen) {
     memset(ctx, 0, sizeof *ctx);
@@ -97,6 +112,14 @@ static void cpng_read_fn(png_structp png, png_bytep out, size_t n) {
         cpng_note(ctx, CSTATUS_TRUNCATED);
         png_error(png, "unexpected end of PNG data");
     }
+    if (ctx->last_row && ctx->pos < ctx->idat_end) {
+        size_t in_idat = ctx->idat_end - ctx->pos < n ? ctx->idat_end - ctx->pos : n;
+        ctx->idat_read += in_idat;
+        if (ctx->idat_read > ctx->idat_budget) {
+            cpng_note(ctx, CSTATUS_CORRUPT);
+            png_error(png, "IDAT: compressed data goes on far past the image's pixels");
+        }
+    }
     memcpy(out, ctx->data + ctx->pos, n);
     ctx->pos += n;
 }
@@ -152,6 +175,12 @@ static int cpng_create_reader(cpng_ctx *ctx, png_structp *png, png_infop *info) 
     }
     png_set_read_fn(*png, ctx, cpng_read_fn);
     png_set_sig_bytes(*png, 8);  /* cpng_check_signature has consumed them */
+    /* Every ancillary chunk but tRNS is skipped unread: bandsaw uses none of them, and
+     * libpng allocates a text or profile chunk's whole claimed length (and inflates it)
+     * before reading it: a 57-byte file whose zTXt claimed 184 MB got 184 MB (found by
+     * fuzz/targets/png_fast.c). Skipped chunks still have their CRCs checked. */
+    png_set_keep_unknown_chunks(*png, PNG_HANDLE_CHUNK_NEVER, NULL, -1);
+    png_set_keep_unknown_chunks(*png, PNG_HANDLE_CHUNK_AS_DEFAULT, (png_const_bytep)"tRNS", 1);
     return CSTATUS_OK;
 }
 
@@ -161,6 +190,22 @@ static int cpng_begin_read(cpng_ctx *ctx, const uint8_t *data, size_t len, char 
     int rc = cpng_check_signature(data, len, ctx);
     ctx->pos = 8;
     return rc;
+}
+
+/* The offset just past the first run of consecutive IDAT chunks (the file's end if the
+ * chunk lengths run over it). */
+static size_t cpng_idat_run_end(const uint8_t *data, size_t len) {
+    size_t pos = 8, end = len;
+    int seen = 0;
+    while (len - pos >= 12) {
+        size_t length = (size_t)data[pos] << 24 | (size_t)data[pos + 1] << 16 | (size_t)data[pos + 2] << 8 | data[pos + 3];
+        int is_idat = memcmp(data + pos + 4, "IDAT", 4) == 0;
+        if (seen && !is_idat) return pos;
+        if (length > len - pos - 12) return end;
+        seen |= is_idat;
+        pos += length + 12;
+    }
+    return end;
 }
 
 /* Channels after the normalising transforms that cpng_set_transforms requests. */
@@ -240,7 +285,17 @@ static int cpng_read_with(cpng_ctx *ctx, uint64_t max_pixels, uint8_t *out, size
     /* One full row buffer per image row; for Adam7, libpng fills each row in over the
      * passes (this is what png_read_image does, minus the row-pointer array). */
     for (int pass = 0; pass < passes; pass++) {
-        for (uint32_t y = 0; y < *height; y++) png_read_row(png, out + (size_t)y * row_bytes, NULL);
+        for (uint32_t y = 0; y < *height; y++) {
+            if (pass == passes - 1 && y == *height - 1) {
+                /* The last row's data (at most twice its 8-bit width in the file: 16-bit
+                 * samples), then the stream's tail; libpng reads no further before
+                 * png_read_row returns. */
+                ctx->idat_end = cpng_idat_run_end(ctx->data, ctx->len);
+                ctx->idat_budget = 2 * row_bytes + 1 + CPNG_IDAT_TAIL_MAX;
+                ctx->last_row = 1;
+            }
+            png_read_row(png, out + (size_t)y * row_bytes, NULL);
+        }
     }
     png_read_end(png, NULL);
     png_destroy_read_struct(&png, &info, NULL);

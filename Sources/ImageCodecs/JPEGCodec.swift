@@ -33,8 +33,11 @@ public enum JPEGCodec {
         return autorotate ? image.oriented(ExifOrientation(jpeg: bytes)) : image
     }
 
-    /// Encodes an image as a baseline JFIF JPEG (4:2:0 chroma for colour). JPEG has no alpha:
-    /// gray+alpha is written as gray and RGBA as RGB, the alpha dropped.
+    /// Encodes an image as a baseline JFIF JPEG (4:2:0 chroma for colour) with libjpeg's
+    /// standard Huffman tables and a restart marker after every MCU row, so that bands
+    /// encoded apart (``JPEGBandEncoder``) give these same bytes, and bands of the file
+    /// decode apart (``JPEGLayout``). JPEG has no alpha: gray+alpha is written as gray and
+    /// RGBA as RGB, the alpha dropped.
     ///
     /// - Parameter quality: 1 (smallest) to 100 (best); values outside are clamped.
     /// - Throws: `.io` (with an empty path) for an empty image, a side over 65500, or an

@@ -16,10 +16,16 @@ public struct RunEvents: Sendable {
     public var failed: @Sendable (String) -> Void
     /// An image was written.
     public var finished: @Sendable (ImageReport) -> Void
+    /// A batch of this many images begins (called once, before the first image).
+    public var planned: @Sendable (Int) -> Void
+    /// One image of a batch ended, written or failed (for a progress line).
+    public var ended: @Sendable (BatchEntry) -> Void
 
     public init(failed: @escaping @Sendable (String) -> Void = { _ in },
-                finished: @escaping @Sendable (ImageReport) -> Void = { _ in }) {
-        self.failed = failed; self.finished = finished
+                finished: @escaping @Sendable (ImageReport) -> Void = { _ in },
+                planned: @escaping @Sendable (Int) -> Void = { _ in },
+                ended: @escaping @Sendable (BatchEntry) -> Void = { _ in }) {
+        self.failed = failed; self.finished = finished; self.planned = planned; self.ended = ended
     }
 }
 

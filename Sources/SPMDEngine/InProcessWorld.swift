@@ -217,7 +217,9 @@ final class Mailboxes: @unchecked Sendable {
     enum Channel: Int { case collective = 0, pointToPoint = 1 }
 
     let ranks: Int
-    private let timeout: Double
+    let timeout: Double
+    /// Tagged messages (``Messaging``), kept apart from the collectives' queues.
+    let tagged = TaggedMessages()
     private let condition = NSCondition()
     private var messages: [[[UInt8]]]
     private var abandoned = false
@@ -255,6 +257,7 @@ final class Mailboxes: @unchecked Sendable {
         abandoned = true
         condition.broadcast()
         condition.unlock()
+        tagged.abandon()
     }
 }
 

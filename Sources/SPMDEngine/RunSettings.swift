@@ -21,7 +21,7 @@ public enum HaloMode: String, CaseIterable, Sendable {
     case perStage = "per-stage"
 }
 
-/// Who deflates PNG output.
+/// Who encodes PNG and JPEG output.
 public enum PNGEncoding: String, CaseIterable, Sendable {
     /// Every rank filters and deflates its own rows; rank 0 stitches the pieces.
     case parallel
@@ -29,11 +29,12 @@ public enum PNGEncoding: String, CaseIterable, Sendable {
     case serial
 }
 
-/// Who decodes a PNG or TIFF input when there is more than one rank.
+/// Who decodes a PNG, TIFF or JPEG input when there is more than one rank.
 public enum SharedDecode: String, CaseIterable, Sendable {
     /// Shared: every rank decodes its own restart segments (PNGs written by bandsaw), or
     /// rank 0 inflates and every rank unfilters its own rows (other 8-bit PNGs); every rank
-    /// decodes its own strips or tiles of a TIFF it can open.
+    /// decodes its own strips or tiles of a TIFF it can open; every rank decodes its own rows
+    /// of a JPEG, from their restart segments or after skipping the rows above.
     case auto
     /// Rank 0 decodes the whole image and scatters pixels (for comparison).
     case whole

@@ -75,7 +75,7 @@ extension PhaseSummary: Encodable {
 }
 
 /// One image's entry in the JSON report (the field names are the report's keys).
-public struct ImageReport: Encodable, Sendable {
+public struct ImageReport: Codable, Sendable {
     public var input: String, output: String
     public var width: Int, height: Int, channels: Int, output_channels: Int
     /// How the ranks decoded it: whole, segments, rows, mpiio or tiff (the band source's name).
@@ -114,6 +114,13 @@ public struct RunReport: Encodable, Sendable {
     /// The kernel path rank 0 ran (`SIMDPath`); ranks on other hosts may differ, with the same bits.
     public var simd: String = SIMDPath.active.rawValue
     public var images: [ImageReport]
+    /// For a batch of several images: how they were spread (``Schedule``), each image's
+    /// rank, time and status, and each rank's load (absent for a single image).
+    public var schedule: String?
+    public var batch: [BatchEntry]?
+    public var rank_load: [RankLoad]?
+    /// The batch's wall time on rank 0, first image to last.
+    public var elapsed_ms: Double?
 
     /// The report as one line of JSON, keys sorted.
     public var json: String {

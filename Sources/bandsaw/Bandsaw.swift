@@ -22,7 +22,7 @@ struct Bandsaw: ParsableCommand {
             Exit codes: 0 success, 1 internal or MPI failure, 2 bad usage (unknown filter, \
             out-of-range parameter, unknown output extension), 3 bad input or output image.
             """,
-        subcommands: [ProcessCommand.self, OpsCommand.self, ViewCommand.self],
+        subcommands: [ProcessCommand.self, OpsCommand.self, ViewCommand.self, ServeCommand.self, SubmitCommand.self],
         defaultSubcommand: ProcessCommand.self
     )
 }
@@ -60,14 +60,20 @@ struct ProcessCommand: ParsableCommand {
     @Flag(help: "Keep a JPEG's stored orientation instead of turning it upright by its EXIF orientation.")
     var noAutorotate = false
 
-    @Option(help: "Who deflates PNG output: parallel (every rank its own rows, rank 0 stitches) or serial (rank 0 alone, libpng).")
+    @Option(help: "Who encodes PNG and JPEG output: parallel (every rank its own rows, rank 0 stitches) or serial (rank 0 alone, libpng or libjpeg; a JPEG's bytes are the same either way).")
     var encode: PNGEncoding = .parallel
 
-    @Option(help: "Who decodes a PNG or TIFF on more than one rank: auto (shared: every rank its own PNG restart segments or rows' unfiltering, its own TIFF strips or tiles) or whole (rank 0 alone).")
+    @Option(help: "Who decodes a PNG, TIFF or JPEG on more than one rank: auto (shared: every rank its own PNG restart segments or rows' unfiltering, its own TIFF strips or tiles, its own JPEG restart segments or rows after a skip) or whole (rank 0 alone).")
     var decode: SharedDecode = .auto
 
     @Option(help: "Who reads and writes PGM/PPM: root (rank 0) or mpiio (every rank its own rows; the files must be on a filesystem every rank sees).")
     var io: PNMAccess = .root
+
+    @Option(help: "How a batch is spread over the ranks: auto (whole images dealt to ranks as they become free, outsized ones banded at the end), images (every image dealt whole) or bands (every image banded across all ranks). A single image is always banded.")
+    var schedule: Schedule = .auto
+
+    @Flag(help: "Skip every input whose output already exists (outputs appear only complete, so a rerun finishes an interrupted batch).")
+    var skipExisting = false
 
     @Flag(help: "Print timings as JSON instead of a table.")
     var json = false
@@ -101,10 +107,16 @@ struct ProcessCommand: ParsableCommand {
         try (ops.isEmpty ? ["sobel"] : ops).map { (text) throws(FilterSpecError) in try FilterSpec(parsing: text) }
     }
 
+    /// What every rank runs with, from the parsed options (`bandsaw serve` builds its jobs'
+    /// settings here too, so a job gives the command line's bytes).
+    func settings() throws -> RunSettings {
+        RunSettings(specs: try specs(), haloMode: haloMode, maxPixels: maxPixels,
+                    compressionLevel: compression, encoding: encode, decoding: decode, io: io,
+                    quality: quality, autorotate: !noAutorotate)
+    }
+
     func run() throws {
-        let settings = RunSettings(specs: try specs(), haloMode: haloMode, maxPixels: maxPixels,
-                                   compressionLevel: compression, encoding: encode, decoding: decode, io: io,
-                                   quality: quality, autorotate: !noAutorotate)
+        let settings = try settings()
         // Open MPI's default point-to-point layer (UCX) probes for InfiniBand-class devices at
         // MPI_Init, about 0.2 s of every launch here; bandsaw's traffic is shared memory and
         // TCP, which ob1 serves. A user's own OMPI_MCA_pml (e.g. ucx on a fabric) still wins.
@@ -114,11 +126,16 @@ struct ProcessCommand: ParsableCommand {
         if MPI.launchedRank == nil { setenv("OMPI_MCA_ess_singleton_isolated", "1", 0) }
         TemporaryFiles.installSignalHandlers()
         let status: RunStatus = try MPI.run { world in
-            let printer = RunPrinter(settings: settings, ranks: world.size, table: !json && !quiet)
-            let runner = SPMDRunner(world: world, settings: settings, events: printer.events,
-                                    fault: FaultInjection.fromEnvironment)
-            let outcome = try runner.run(world.rank == 0 ? resolveJobs() : .worker)
-            if world.rank == 0 { printer.finish(outcome.report, json: json, reportPath: report) }
+            let printer = RunPrinter(settings: settings, ranks: world.size, table: !json && !quiet,
+                                     progress: world.rank == 0 && ProgressLine.wanted(quiet: quiet))
+            let runner = BatchRunner(world: world, settings: settings, schedule: schedule, events: printer.events,
+                                     fault: FaultInjection.fromEnvironment)
+            var skipped = 0
+            let outcome = try runner.run(world.rank == 0 ? resolveJobs(skipped: &skipped) : .worker)
+            if world.rank == 0 {
+                printer.summary(outcome.report, skipped: skipped)
+                printer.finish(outcome.report, json: json, reportPath: report)
+            }
             return outcome.status
         }
         if status != .success { throw ExitCode(ExitStatus(status).rawValue) }
@@ -126,7 +143,15 @@ struct ProcessCommand: ParsableCommand {
 
     /// Expands folders and pairs each input with its output path (rank 0 only: other hosts
     /// may not even see the input files).
-    func resolveJobs() -> JobList {
+    func resolveJobs(skipped: inout Int) -> JobList {
+        let listed = listJobs()
+        guard skipExisting, case .jobs(let jobs) = listed else { return listed }
+        let left = jobs.filter { access($0.output, F_OK) != 0 }
+        skipped = jobs.count - left.count
+        return .jobs(left)
+    }
+
+    func listJobs() -> JobList {
         let batch = inputs.count > 1 || inputs.contains(where: isDirectory) || isDirectory(output)
         guard batch else {
             do throws(ImageError) { _ = try ImageFormat.forOutput(path: output) } catch { return .refused(Failure(error)) }
@@ -168,6 +193,7 @@ extension HaloMode: ExpressibleByArgument {}
 extension PNGEncoding: ExpressibleByArgument {}
 extension SharedDecode: ExpressibleByArgument {}
 extension PNMAccess: ExpressibleByArgument {}
+extension Schedule: ExpressibleByArgument {}
 
 func isDirectory(_ path: String) -> Bool {
     var isDir: ObjCBool = false

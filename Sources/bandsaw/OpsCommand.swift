@@ -14,19 +14,7 @@ struct OpsCommand: ParsableCommand {
 
     func run() throws {
         if json {
-            let entries = Filters.all.map { f in
-                FilterEntry(name: f.name, description: f.summary, output: f.outputMode.rawValue,
-                            halo_at_defaults: f.make(f.defaults).halo,
-                            non_local: f.make(f.defaults) is any NonLocalKernel,
-                            parameters: f.parameters.map { p in
-                                ParameterEntry(name: p.name, type: p.kind.rawValue, min: p.range.lowerBound,
-                                               max: p.range.upperBound, default: p.defaultValue, odd: p.mustBeOdd, help: p.help)
-                            })
-            }
-            let encoder = JSONEncoder()
-            // Sorted keys: a stable text (run.sh's help reads the filter names from it).
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            Console.out(String(decoding: try encoder.encode(entries), as: UTF8.self))
+            Console.out(try Self.jsonText())
             return
         }
         for f in Filters.all {
@@ -47,6 +35,23 @@ struct OpsCommand: ParsableCommand {
             let names = format.extensions.map { "." + $0 }.joined(separator: " ")
             Console.out("  " + names + String(repeating: " ", count: max(1, 16 - names.count)) + format.summary)
         }
+    }
+
+    /// The filters as JSON (also served by `bandsaw serve` at /v1/ops).
+    static func jsonText() throws -> String {
+        let entries = Filters.all.map { f in
+            FilterEntry(name: f.name, description: f.summary, output: f.outputMode.rawValue,
+                        halo_at_defaults: f.make(f.defaults).halo,
+                        non_local: f.make(f.defaults) is any NonLocalKernel,
+                        parameters: f.parameters.map { p in
+                            ParameterEntry(name: p.name, type: p.kind.rawValue, min: p.range.lowerBound,
+                                           max: p.range.upperBound, default: p.defaultValue, odd: p.mustBeOdd, help: p.help)
+                        })
+        }
+        let encoder = JSONEncoder()
+        // Sorted keys: a stable text (run.sh's help reads the filter names from it).
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(entries), as: UTF8.self)
     }
 
     /// One filter in `bandsaw ops --json` (field names are the JSON keys).

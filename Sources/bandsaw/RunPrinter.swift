@@ -11,21 +11,50 @@ struct RunPrinter {
     let ranks: Int
     /// Whether each image's table is printed (not with `--json` or `--quiet`).
     let table: Bool
+    /// The batch's progress line (drawn only on a terminal, without --quiet).
+    let progress: ProgressLine
+
+    init(settings: RunSettings, ranks: Int, table: Bool, progress: Bool) {
+        self.settings = settings; self.ranks = ranks; self.table = table
+        self.progress = ProgressLine(enabled: progress)
+    }
 
     var events: RunEvents {
-        let (table, ranks) = (self.table, self.ranks)
+        let (table, ranks, progress) = (self.table, self.ranks, self.progress)
         let ops = settings.specs.map(\.description).joined(separator: " | ")
         return RunEvents(
-            failed: { Console.error($0) },
+            failed: { line in progress.around { Console.error(line) } },
             finished: { image in
                 guard table else { return }
+                progress.around {
                 let shape = "\(image.width)x\(image.height)x\(image.channels)"
                 Console.out(Self.table(image.phases, title: "\(image.input) (\(shape)) -> \(image.output)  [\(ops)] "
                                                              + "on \(ranks) rank\(ranks == 1 ? "" : "s")"))
                 if let rounds = image.hysteresis_rounds {
                     Console.out("hysteresis exchanges: \(rounds.map(String.init).joined(separator: ", "))")
                 }
-            })
+                }
+            },
+            planned: { progress.planned($0) },
+            ended: { progress.ended($0) })
+    }
+
+    /// The closing line of a batch: how many images were written and which failed (stderr, so
+    /// stdout keeps only tables or JSON).
+    func summary(_ report: RunReport, skipped: Int) {
+        progress.finish()
+        guard let batch = report.batch else {
+            if skipped > 0 { Console.note("\(skipped) image\(skipped == 1 ? "" : "s") skipped: output exists") }
+            return
+        }
+        let failed = batch.filter { $0.status != "written" }.map(\.input)
+        var line = "\(batch.count - failed.count) of \(batch.count) images written"
+        if skipped > 0 { line += " (\(skipped) skipped: output exists)" }
+        if !failed.isEmpty {
+            let names = failed.prefix(10).joined(separator: ", ")
+            line += "; \(failed.count) failed: \(names)" + (failed.count > 10 ? " and \(failed.count - 10) more" : "")
+        }
+        Console.note(line)
     }
 
     /// Prints the JSON report with `json`, and saves it to `reportPath`.

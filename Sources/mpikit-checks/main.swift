@@ -52,6 +52,28 @@ let status: Int32 = try MPI.run { world in
         }
     }
 
+    try check("broadcastWaiting delivers each root's values, after a late root too, and sleeps while it waits") {
+        for root in 0..<size {
+            var values: [Int64] = rank == root ? [Int64(root) * 7, -3, Int64.max] : [0, 0, 0]
+            try world.broadcastWaiting(&values, root: root)
+            expect(values == [Int64(root) * 7, -3, Int64.max], "from rank \(root): \(values)")
+        }
+        // The root comes 300 ms late: the others wait in the back-off, not in a busy loop.
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let before = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+            + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+        if rank == 0 { usleep(300_000) }
+        var late: [Int64] = rank == 0 ? [42] : [0]
+        try world.broadcastWaiting(&late)
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let after = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+            + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+        expect(late == [42], "late root: \(late)")
+        // A spinning wait would use about the whole 0.3 s; the back-off uses a few ms.
+        expect(rank == 0 || after - before < 0.15, "rank \(rank) used \(after - before) s of CPU waiting 0.3 s")
+    }
+
     try check("allReduce max and min, broadcast of bytes from the last rank") {
         let max = try world.allReduce([Int64(rank), Int64(-rank)], op: .max)
         let min = try world.allReduce([Int64(rank)], op: .min)

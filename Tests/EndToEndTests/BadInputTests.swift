@@ -1,6 +1,7 @@
 import Foundation
 import ImageCore
 import ImageCodecs
+import TestSupport
 import Testing
 
 /// Bad input under `mpirun -np 3`: exit code 3 (image) or 2 (usage) from mpirun, one line on
@@ -32,7 +33,7 @@ struct BadInputTests {
 
     /// Named bad files, written fresh for each run.
     static func makeBadInputs(in folder: URL) throws -> [String: URL] {
-        let good = try encodeImage(GeneratedImages.make(width: 40, height: 30, channels: 3, seed: 3), format: .png)
+        let good = try encodeImage(TestImages.stripes(width: 40, height: 30, channels: 3, seed: 3), format: .png)
         let files: [String: [UInt8]] = [
             "empty.png": [],
             "text.png": Array("this is not an image\n".utf8),
@@ -60,9 +61,8 @@ struct BadInputTests {
         #expect(!run.timedOut && run.seconds < 30, "\(label): took \(run.seconds)s")
     }
 
-    @Test("bad images exit 3 with one message from all ranks")
+    @Test("bad images exit 3 with one message from all ranks", .needsMPIRun)
     func badImages() throws {
-        try #require(Harness.mpirunAvailable, "mpirun is not installed")
         let folder = try Harness.temporaryFolder("bad")
         defer { Harness.cleanup(folder) }
         for (name, url) in try Self.makeBadInputs(in: folder).sorted(by: { $0.key < $1.key }) {
@@ -81,7 +81,7 @@ struct BadInputTests {
         #expect(left.isEmpty, "left behind: \(left)")
     }
 
-    @Test("bad usage exits 2 with one message", arguments: [
+    @Test("bad usage exits 2 with one message", .needsMPIRun, arguments: [
         ["--op", "blur"],
         ["--op", "gaussian:sigma=1000"],
         ["--op", "median:size=4"],
@@ -95,11 +95,10 @@ struct BadInputTests {
         ["--max-pixels", "0"],
     ])
     func badUsage(_ extra: [String]) throws {
-        try #require(Harness.mpirunAvailable, "mpirun is not installed")
         let folder = try Harness.temporaryFolder("usage")
         defer { Harness.cleanup(folder) }
         let input = folder.appendingPathComponent("in.png")
-        try writeImage(GeneratedImages.make(width: 8, height: 8, channels: 3, seed: 1), path: input.path)
+        try writeImage(TestImages.stripes(width: 8, height: 8, channels: 3, seed: 1), path: input.path)
         let output = folder.appendingPathComponent("out.png")
         let run = try Harness.mpirun(3, [input.path, "-o", output.path] + extra, timeout: 60)
         #expect(run.status == 2, "\(extra): exit \(run.status), stderr: \(run.stderr)")
@@ -112,7 +111,7 @@ struct BadInputTests {
         let folder = try Harness.temporaryFolder("usage-out")
         defer { Harness.cleanup(folder) }
         let input = folder.appendingPathComponent("in.png")
-        try writeImage(GeneratedImages.make(width: 8, height: 8, channels: 1, seed: 2), path: input.path)
+        try writeImage(TestImages.stripes(width: 8, height: 8, channels: 1, seed: 2), path: input.path)
         let gif = try Harness.bandsaw([input.path, "-o", folder.appendingPathComponent("out.gif").path])
         #expect(gif.status == 2, "\(gif.stderr)")
         Self.expectOneErrorLine(gif, "out.gif")
@@ -121,28 +120,26 @@ struct BadInputTests {
         Self.expectOneErrorLine(none, "no -o")
     }
 
-    @Test("an unwritable output folder exits 3 and leaves no file")
+    @Test("an unwritable output folder exits 3 and leaves no file", .needsMPIRun)
     func unwritableOutput() throws {
-        try #require(Harness.mpirunAvailable, "mpirun is not installed")
         let folder = try Harness.temporaryFolder("unwritable")
         defer { Harness.cleanup(folder) }
         let input = folder.appendingPathComponent("in.png")
-        try writeImage(GeneratedImages.make(width: 16, height: 16, channels: 3, seed: 4), path: input.path)
+        try writeImage(TestImages.stripes(width: 16, height: 16, channels: 3, seed: 4), path: input.path)
         let output = folder.appendingPathComponent("no/such/folder/out.png")
         let run = try Harness.mpirun(2, [input.path, "-o", output.path], timeout: 60)
         #expect(run.status == 3, "exit \(run.status): \(run.stderr)")
         Self.expectOneErrorLine(run, "unwritable")
     }
 
-    @Test("a batch whose inputs share a name exits 2 before any work, one line, no output")
+    @Test("a batch whose inputs share a name exits 2 before any work, one line, no output", .needsMPIRun)
     func duplicateOutputNames() throws {
-        try #require(Harness.mpirunAvailable, "mpirun is not installed")
         let root = try Harness.temporaryFolder("dup")
         defer { Harness.cleanup(root) }
         for folder in ["a", "b"] {
             let dir = root.appendingPathComponent(folder)
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            try writeImage(GeneratedImages.make(width: 9, height: 7, channels: 3, seed: 2), path: dir.appendingPathComponent("x.png").path)
+            try writeImage(TestImages.stripes(width: 9, height: 7, channels: 3, seed: 2), path: dir.appendingPathComponent("x.png").path)
         }
         let out = root.appendingPathComponent("out")
         let r = try Harness.mpirun(3, [root.appendingPathComponent("a/x.png").path, root.appendingPathComponent("b/x.png").path,

@@ -23,7 +23,7 @@ struct CannyTests {
         let shapes: [(Int, Int, Int)] = [(131, 97, 1), (64, 80, 3), (1, 1, 1), (50, 1, 1), (1, 40, 3), (33, 29, 4), (17, 23, 2)]
         for (i, (w, h, c)) in shapes.enumerated() {
             let name = "gen-\(w)x\(h)x\(c).png"
-            try writeImage(GeneratedImages.make(width: w, height: h, channels: c, seed: UInt64(40 + i)),
+            try writeImage(TestImages.stripes(width: w, height: h, channels: c, seed: UInt64(40 + i)),
                            path: folder.appendingPathComponent(name).path)
             names.append(name)
         }
@@ -56,9 +56,9 @@ struct CannyTests {
         """
 
     static var openCVAvailable: Bool {
-        let probe = try? Harness.run(["python3", "-c", "import PIL, cv2, numpy"], timeout: 60)
+        let probe = try? Harness.run([Harness.python3, "-c", "import PIL, cv2, numpy"], timeout: 60)
         if probe?.status == 0 { return true }
-        // CI installs them (.ci/run); elsewhere say what is missing.
+        // CI installs them (scripts/test.sh, into .venv); elsewhere say what is missing.
         return false
     }
 
@@ -89,14 +89,13 @@ struct CannyTests {
         try Self.oracle.write(to: script, atomically: true, encoding: .utf8)
         let list = root.appendingPathComponent("cases.txt")
         try (lines.joined(separator: "\n") + "\n").write(to: list, atomically: true, encoding: .utf8)
-        let check = try Harness.run(["sh", "-c", "python3 \"$0\" < \"$1\"", script.path, list.path], timeout: 120)
+        let check = try Harness.run(["sh", "-c", "\"$0\" \"$1\" < \"$2\"", Harness.python3, script.path, list.path], timeout: 120)
         #expect(check.status == 0, "\(check.stderr)")
         #expect(check.stdout == "checked \(lines.count)\n", "\(check.stdout)")
     }
 
-    @Test("mpirun -np 1...7 equals one rank on photos and border-crossing chains, in one exchange")
+    @Test("mpirun -np 1...7 equals one rank on photos and border-crossing chains, in one exchange", .needsMPIRun)
     func distributedEqualsSingleRank() throws {
-        try #require(Harness.mpirunAvailable, "mpirun is not installed")
         let root = try Harness.temporaryFolder("canny-np")
         defer { Harness.cleanup(root) }
         let inputs = root.appendingPathComponent("in")
@@ -131,9 +130,8 @@ struct CannyTests {
         print("hysteresis exchanges\n" + table.joined(separator: "\n"))
     }
 
-    @Test("gaussian then canny, and a filter after canny, in both halo modes, equal one rank")
+    @Test("gaussian then canny, and a filter after canny, in both halo modes, equal one rank", .needsMPIRun)
     func pipelines() throws {
-        try #require(Harness.mpirunAvailable, "mpirun is not installed")
         let root = try Harness.temporaryFolder("canny-pipe")
         defer { Harness.cleanup(root) }
         let input = root.appendingPathComponent("spiral.png").path

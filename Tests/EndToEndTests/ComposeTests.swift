@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 import ImageCore
 import ImageCodecs
@@ -183,7 +184,7 @@ final class ComposeTests: XCTestCase {
         for (w, h, c, seed) in [(97, 61, 3, 1), (13, 101, 1, 2), (131, 7, 4, 3)] as [(Int, Int, Int, UInt64)] {
             let url = scratch.appendingPathComponent("odd-\(w)x\(h)x\(c).png")
             if !FileManager.default.fileExists(atPath: url.path) {
-                try writeImage(GeneratedImages.make(width: w, height: h, channels: c, seed: seed), path: url.path)
+                try writeImage(TestImages.stripes(width: w, height: h, channels: c, seed: seed), path: url.path)
             }
             urls.append(url)
         }
@@ -264,7 +265,7 @@ final class ComposeTests: XCTestCase {
         // A job far longer than the test waits (10 wide median passes over 4 MP, about half a
         // minute on 4 ranks): it can only end early because of the kill.
         let input = scratch.appendingPathComponent("big.ppm")
-        try writeImage(GeneratedImages.make(width: 2048, height: 2048, channels: 3, seed: 5), path: input.path)
+        try writeImage(TestImages.stripes(width: 2048, height: 2048, channels: 3, seed: 5), path: input.path)
         let out = scratch.appendingPathComponent("killed.png")
         let victim = try XCTUnwrap(Self.containers("worker").last)
         nonisolated(unsafe) var run: Harness.Outcome?

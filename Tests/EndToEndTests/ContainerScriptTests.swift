@@ -1,6 +1,7 @@
 import Foundation
 import ImageCore
 import ImageCodecs
+import TestSupport
 import Testing
 
 /// What can be checked of the Docker setup on a machine with no Docker engine: the files lint
@@ -52,10 +53,10 @@ struct ContainerScriptTests {
         #expect(hosts.first?.hasPrefix("master ") == true, "rank 0 (the master) must come first: \(hosts)")
     }
 
-    @Test("shellcheck passes on run.sh, docker/*.sh and scripts/*.sh",
+    @Test("shellcheck passes on run.sh, docker/*.sh, scripts/*.sh and scripts/lib/*.sh",
           .enabled(if: ContainerFiles.shellcheck != nil, "shellcheck is not installed (apt-get install shellcheck): scripts not linted"))
     func shellcheckPasses() throws {
-        let lint = try ContainerFiles.inRoot("shellcheck -x run.sh docker/*.sh scripts/*.sh")
+        let lint = try ContainerFiles.inRoot("shellcheck -x run.sh docker/*.sh scripts/*.sh scripts/lib/*.sh")
         #expect(lint.status == 0, "shellcheck:\n\(lint.stdout)\(lint.stderr)")
     }
 
@@ -107,7 +108,7 @@ struct ContainerScriptTests {
             }
         }
         let tiny = folder.appendingPathComponent("tiny.png")
-        try writeImage(GeneratedImages.make(width: 9, height: 7, channels: 1, seed: 2), path: tiny.path)
+        try writeImage(TestImages.stripes(width: 9, height: 7, channels: 1, seed: 2), path: tiny.path)
         let missing = try Harness.run([ContainerFiles.root.appendingPathComponent("run.sh").path, tiny.path, "--compose", "-n", "3"],
                                       timeout: 30, environment: ["PATH": basics.path])
         #expect(missing.status == 1)
@@ -117,7 +118,7 @@ struct ContainerScriptTests {
     }
 
     @Test("the container entrypoints make a three-host ssh cluster in namespaces, and bandsaw-mpirun over it equals one rank",
-          .enabled(if: NamespaceCluster.available && ContainerFiles.sshd && Harness.mpirunAvailable,
+          .enabled(if: NamespaceCluster.available && ContainerFiles.sshd && MPIRun.isAvailable,
                    "needs root, iproute2, openssh-server and Open MPI to run the container scripts in network namespaces"))
     func entrypointsMakeAWorkingCluster() throws {
         let cluster = try ContainerScriptCluster()
@@ -150,7 +151,7 @@ struct ContainerScriptTests {
         #expect(lines == (1...3).map { "\(cluster.address($0)) slots=1"[...] }, "hostfile: \(lines)")
 
         let input = cluster.data.appendingPathComponent("in.png")
-        try writeImage(GeneratedImages.make(width: 203, height: 151, channels: 3, seed: 23), path: input.path)
+        try writeImage(TestImages.stripes(width: 203, height: 151, channels: 3, seed: 23), path: input.path)
         try cluster.giveToMPI(input)
         for ops in [["--op", "sobel"], ["--op", "gaussian:sigma=2.5", "--op", "median:size=5", "--op", "emboss"]] {
             let single = cluster.data.appendingPathComponent("single.png")

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The issue-16 cost model (scripts/predict.py with the committed scripts/model-params.json)
@@ -73,7 +74,7 @@ struct CostModelTests {
 
     @Test("the model predicts a 2-rank local 16 MP sobel run (PPM, loopback) within 20% of its measured total",
           .enabled(if: releaseExecutable != nil, "needs a release build (swift build -c release) of bandsaw"),
-          .enabled(if: Harness.mpirunAvailable && python3Available, "needs mpirun and python3"))
+          .enabled(if: MPIRun.isAvailable && python3Available, "needs mpirun and python3"))
     func twoRankLocalRun() throws {
         let executable = try #require(Self.releaseExecutable)
         let dir = try Harness.temporaryFolder("model")
@@ -82,7 +83,8 @@ struct CostModelTests {
         try Self.writeSixteenMegapixelPPM(to: input)
         let args = [input.path, "-o", output.path, "--op", "sobel", "--json"]
 
-        let mpirun = ["mpirun", "-q", "--bind-to", "none", "-np", "2", executable]
+        // Two ranks on two cores, as the model's fit ran: not oversubscribed.
+        let mpirun = MPIRun(ranks: 2, oversubscribe: false).arguments([executable])
         // A user's environment, not the harness's BTL list.
         var env = Harness.environment
         env.removeValue(forKey: "OMPI_MCA_btl")

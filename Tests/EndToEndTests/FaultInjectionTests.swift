@@ -1,21 +1,19 @@
 import Foundation
 import ImageCore
 import ImageCodecs
+import TestSupport
 import Testing
 
 /// Failures on one rank, injected with the `BANDSAW_FAULT` testing aid, and signals mid-job:
 /// every rank ends with the same code, rank 0 prints one line naming the phase and the rank,
 /// nothing hangs, and neither the output nor a temporary file is left.
-@Suite(.serialized)
+@Suite(.serialized, .needsMPIRun)
 struct FaultInjectionTests {
     static let phases = ["read", "decode", "scatter", "compute", "encode", "gather", "write"]
 
     /// `mpirun -np 3` with `BANDSAW_FAULT=fault` in every rank's environment.
     static func run(fault: String, _ args: [String], timeout: Double = 60) throws -> Harness.Outcome {
-        var env = Harness.environment
-        env["BANDSAW_FAULT"] = fault
-        return try Harness.run(["mpirun", "-q", "--oversubscribe", "--bind-to", "none", "-np", "3", "-x", "BANDSAW_FAULT",
-                                Harness.executable] + args, timeout: timeout, environment: env)
+        try Harness.mpirun(3, args, timeout: timeout, exporting: ["BANDSAW_FAULT": fault])
     }
 
     /// Unblocks SIGINT, SIGTERM and SIGHUP, then runs argv[1:].
@@ -31,11 +29,10 @@ struct FaultInjectionTests {
 
     @Test("each phase failing on rank 0, a middle rank or the last rank ends every rank alike", arguments: phases)
     func phaseFails(_ phase: String) throws {
-        try #require(Harness.mpirunAvailable, "mpirun is not installed")
         let root = try Harness.temporaryFolder("fault")
         defer { Harness.cleanup(root) }
         let png = root.appendingPathComponent("in.png").path, ppm = root.appendingPathComponent("in.ppm").path
-        let image = GeneratedImages.make(width: 70, height: 300, channels: 3, seed: 4)
+        let image = TestImages.stripes(width: 70, height: 300, channels: 3, seed: 4)
         try writeImage(image, path: png)
         try writeImage(image, path: ppm)
         // The default path (PNG in and out, parallel encoding), rank 0's serial encoder, and
@@ -63,11 +60,10 @@ struct FaultInjectionTests {
 
     @Test("SIGTERM or SIGINT to mpirun, or SIGTERM to rank 0, while the output is being written: every rank ends, no file")
     func signals() throws {
-        try #require(Harness.mpirunAvailable, "mpirun is not installed")
         let root = try Harness.temporaryFolder("signals")
         defer { Harness.cleanup(root) }
         let input = root.appendingPathComponent("in.png").path
-        try writeImage(GeneratedImages.make(width: 90, height: 260, channels: 3, seed: 8), path: input)
+        try writeImage(TestImages.stripes(width: 90, height: 260, channels: 3, seed: 8), path: input)
         for (target, signal) in [("mpirun", SIGTERM), ("mpirun", SIGINT), ("rank 0", SIGTERM)] {
             // Rank 0 holds the write phase open with its temporary file on disk.
             var env = Harness.environment
@@ -76,8 +72,9 @@ struct FaultInjectionTests {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             // Launched through Python to unblock the signals: this test process blocks some,
             // and a child inherits the mask, which a shell or mpirun would start with empty.
-            process.arguments = ["python3", "-c", Self.unblockAndExec, "mpirun", "-q", "--oversubscribe", "--bind-to", "none", "-np", "3", "-x", "BANDSAW_FAULT",
-                                 Harness.executable, input, "-o", root.appendingPathComponent("out.png").path, "--quiet"]
+            process.arguments = ["python3", "-c", Self.unblockAndExec]
+                + MPIRun(ranks: 3, exports: ["BANDSAW_FAULT"])
+                    .arguments([Harness.executable, input, "-o", root.appendingPathComponent("out.png").path, "--quiet"])
             process.environment = env
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice

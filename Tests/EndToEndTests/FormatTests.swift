@@ -1,6 +1,7 @@
 import Foundation
 import ImageCore
 import ImageCodecs
+import TestSupport
 import Testing
 
 /// JPEG, TIFF and WebP through the real binary under real `mpirun`: every rank count gives
@@ -14,7 +15,7 @@ struct FormatTests {
         let dir = folder.appendingPathComponent("refs")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let script = Harness.packageRoot.appendingPathComponent("scripts/make-format-references.py").path
-        let run = try Harness.run(["python3", script, Harness.fixtures.appendingPathComponent("photos/astronaut-256.png").path,
+        let run = try Harness.run([Harness.python3, script, Harness.fixtures.appendingPathComponent("photos/astronaut-256.png").path,
                                    dir.path], timeout: 120)
         if run.status == 0 { return dir }
         try #require(ProcessInfo.processInfo.environment["CI"] != "true", "reference files: \(run.stderr)")
@@ -22,13 +23,12 @@ struct FormatTests {
         return nil
     }
 
-    @Test("JPEG, TIFF and WebP inputs and outputs: mpirun -np 1...4 equals one rank")
+    @Test("JPEG, TIFF and WebP inputs and outputs: mpirun -np 1...4 equals one rank", .needsMPIRun)
     func ranksAgree() throws {
-        try #require(Harness.mpirunAvailable, "mpirun is not installed")
         let folder = try Harness.temporaryFolder("formats")
         defer { Harness.cleanup(folder) }
         // Made here: an odd-sized pattern as JPEG, TIFF and lossy WebP.
-        let image = GeneratedImages.make(width: 97, height: 61, channels: 3, seed: 12)
+        let image = TestImages.stripes(width: 97, height: 61, channels: 3, seed: 12)
         var inputs: [URL] = []
         for (name, options) in [("gen.jpg", EncodeOptions()), ("gen.tif", EncodeOptions()), ("gen.webp", EncodeOptions(quality: 75))] {
             let url = folder.appendingPathComponent(name)
@@ -59,12 +59,11 @@ struct FormatTests {
         }
     }
 
-    @Test("lossless outputs round trip through the program exactly (invert twice)", arguments: ["tif", "webp", "png"])
+    @Test("lossless outputs round trip through the program exactly (invert twice)", .needsMPIRun, arguments: ["tif", "webp", "png"])
     func losslessRoundTrip(ext: String) throws {
-        try #require(Harness.mpirunAvailable, "mpirun is not installed")
         let folder = try Harness.temporaryFolder("roundtrip")
         defer { Harness.cleanup(folder) }
-        let image = GeneratedImages.make(width: 53, height: 41, channels: 4, seed: 3)
+        let image = TestImages.stripes(width: 53, height: 41, channels: 4, seed: 3)
         let a = folder.appendingPathComponent("a.\(ext)"), b = folder.appendingPathComponent("b.\(ext)")
         let c = folder.appendingPathComponent("c.\(ext)")
         try writeImage(image, path: a.path)
@@ -103,7 +102,7 @@ struct FormatTests {
 
     /// Bad files of each format, named for what they are (or claim to be).
     static func badFiles(in folder: URL) throws -> [String: [UInt8]] {
-        let image = GeneratedImages.make(width: 48, height: 40, channels: 3, seed: 5)
+        let image = TestImages.stripes(width: 48, height: 40, channels: 3, seed: 5)
         let jpeg = try encodeImage(image, format: .jpeg), tiff = try encodeImage(image, format: .tiff)
         let webp = try encodeImage(image, format: .webp, options: EncodeOptions(quality: 80))
         func garbled(_ bytes: [UInt8], from: Int) -> [UInt8] {
@@ -140,9 +139,8 @@ struct FormatTests {
         ]
     }
 
-    @Test("bad JPEG, TIFF and WebP files: one error line, exit 3, no output, at 1...4 ranks")
+    @Test("bad JPEG, TIFF and WebP files: one error line, exit 3, no output, at 1...4 ranks", .needsMPIRun)
     func badFiles() throws {
-        try #require(Harness.mpirunAvailable, "mpirun is not installed")
         let folder = try Harness.temporaryFolder("badformats")
         defer { Harness.cleanup(folder) }
         for (name, bytes) in try Self.badFiles(in: folder).sorted(by: { $0.key < $1.key }) {

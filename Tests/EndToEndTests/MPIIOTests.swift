@@ -1,18 +1,19 @@
 import Foundation
 import ImageCore
 import ImageCodecs
+import TestSupport
 import Testing
 
 /// `--io mpiio`: every rank reads its own PGM/PPM rows and writes its own output rows. The
 /// results equal rank 0's I/O bit for bit; bad files and ranks that cannot see a file end
 /// with one message and no output.
-@Suite(.serialized)
+@Suite(.serialized, .needsMPIRun)
 struct MPIIOTests {
     static func makeInputs(_ folder: URL) throws -> [String] {
         var names: [String] = []
         for (w, h, c, ext) in [(97, 203, 3, "ppm"), (61, 77, 1, "pgm"), (5, 2, 3, "ppm"), (37, 23, 4, "png")] {
             let name = "gen-\(w)x\(h).\(ext)"
-            try writeImage(GeneratedImages.make(width: w, height: h, channels: c, seed: UInt64(w)), path: folder.appendingPathComponent(name).path)
+            try writeImage(TestImages.stripes(width: w, height: h, channels: c, seed: UInt64(w)), path: folder.appendingPathComponent(name).path)
             names.append(name)
         }
         // 16-bit samples (maxval 65535), scaled on read by every rank.
@@ -26,7 +27,6 @@ struct MPIIOTests {
 
     @Test("reads and writes by every rank equal rank 0's I/O, for PGM, PPM, 16-bit PPM and PNG inputs, PNM and PNG outputs")
     func equalsRootIO() throws {
-        try #require(Harness.mpirunAvailable, "mpirun is not installed")
         let root = try Harness.temporaryFolder("mpiio")
         defer { Harness.cleanup(root) }
         let names = try Self.makeInputs(root)
@@ -58,7 +58,6 @@ struct MPIIOTests {
 
     @Test("truncated, over-maxval and bad-header PNM under --io mpiio: the words and code of rank 0's I/O, no output")
     func badFiles() throws {
-        try #require(Harness.mpirunAvailable, "mpirun is not installed")
         let root = try Harness.temporaryFolder("mpiio-bad")
         defer { Harness.cleanup(root) }
         let good = PNMCodec.headerBytes(width: 40, height: 30, channels: 3) + [UInt8](repeating: 90, count: 40 * 30 * 3)
@@ -85,7 +84,6 @@ struct MPIIOTests {
 
     @Test("a rank that cannot see the input or the output folder: one error line, exit 3, no file")
     func unsharedFilesystem() throws {
-        try #require(Harness.mpirunAvailable, "mpirun is not installed")
         let probe = try Harness.run(["unshare", "--mount", "true"], timeout: 20)
         if probe.status != 0 {
             try #require(ProcessInfo.processInfo.environment["CI"] != "true", "unshare --mount failed in CI: \(probe.stderr)")
@@ -98,7 +96,7 @@ struct MPIIOTests {
         try FileManager.default.createDirectory(at: inputs, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: outputs, withIntermediateDirectories: true)
         let input = inputs.appendingPathComponent("a.ppm").path
-        try writeImage(GeneratedImages.make(width: 50, height: 40, channels: 3, seed: 9), path: input)
+        try writeImage(TestImages.stripes(width: 50, height: 40, channels: 3, seed: 9), path: input)
         // Ranks other than 0 see an empty folder where rank 0 sees the files, as on hosts
         // without a shared filesystem: each enters its own mount namespace and covers the
         // folder with an empty tmpfs.
@@ -108,8 +106,8 @@ struct MPIIOTests {
             exec unshare --mount sh -c 'mount -t tmpfs none "$0" && exec "$@"' \(hidden.path) "$@"
             """
             let out = outputs.appendingPathComponent("b.ppm").path
-            let run = try Harness.run(["mpirun", "-q", "--oversubscribe", "--bind-to", "none", "-np", "3",
-                                       "sh", "-c", script, "rank", Harness.executable, input, "-o", out, "--io", "mpiio", "--quiet"],
+            let run = try Harness.run(MPIRun(ranks: 3).arguments(["sh", "-c", script, "rank", Harness.executable, input,
+                                                                  "-o", out, "--io", "mpiio", "--quiet"]),
                                       timeout: 60)
             #expect(run.status == 3 && !run.timedOut, "\(hidden.lastPathComponent): \(run.status) \(run.stderr)")
             let lines = run.stderr.split(separator: "\n")

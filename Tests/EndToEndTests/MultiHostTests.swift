@@ -1,6 +1,7 @@
 import Foundation
 import ImageCore
 import ImageCodecs
+import TestSupport
 import Testing
 
 /// Three hosts as network namespaces on a bridge; Open MPI launches across them over TCP
@@ -58,13 +59,11 @@ final class NamespaceCluster: @unchecked Sendable {
 
     /// `mpirun` started on host 1, one rank per host (`--map-by node`), TCP only.
     func mpirunArguments(ranks: Int, quiet: Bool = true) -> [String] {
-        onHost1(["mpirun"] + (quiet ? ["-q"] : []) + [
-            "--hostfile", hostfileURL.path, "-np", String(ranks), "--map-by", "node", "--bind-to", "none",
-            "--mca", "plm_rsh_agent", Self.scripts.appendingPathComponent("netns-agent.sh").path,
-            "--mca", "oob_tcp_if_include", "\(subnet).0/24", "--mca", "btl_tcp_if_include", "\(subnet).0/24",
-            "--mca", "btl", "tcp,self", "-x", "BANDSAW_NETNS_MAP", "-x", "PATH",
-            Harness.executable,
-        ])
+        let launch = MPIRun(ranks: ranks, quiet: quiet, exports: ["BANDSAW_NETNS_MAP", "PATH"], hostfile: hostfileURL.path,
+                            options: ["--mca", "plm_rsh_agent", Self.scripts.appendingPathComponent("netns-agent.sh").path,
+                                      "--mca", "oob_tcp_if_include", "\(subnet).0/24", "--mca", "btl_tcp_if_include", "\(subnet).0/24",
+                                      "--mca", "btl", "tcp,self"])
+        return onHost1(launch.arguments([Harness.executable]))
     }
 
     var environment: [String: String] {
@@ -90,7 +89,7 @@ struct MultiHostTests {
         let cluster = try NamespaceCluster(hosts: 3)
         defer { cluster.tearDown() }
         let input = cluster.folder.appendingPathComponent("in.png")
-        try writeImage(GeneratedImages.make(width: 203, height: 151, channels: 3, seed: 11), path: input.path)
+        try writeImage(TestImages.stripes(width: 203, height: 151, channels: 3, seed: 11), path: input.path)
         for ops in [["--op", "sobel"], ["--op", "gaussian:sigma=2.5", "--op", "median:size=5", "--op", "emboss"]] {
             let single = cluster.folder.appendingPathComponent("single.png")
             let one = try Harness.bandsaw([input.path, "-o", single.path, "--quiet"] + ops)
@@ -112,7 +111,7 @@ struct MultiHostTests {
         let cluster = try NamespaceCluster(hosts: 3)
         defer { cluster.tearDown() }
         let input = cluster.folder.appendingPathComponent("in.png")
-        try writeImage(GeneratedImages.make(width: 120, height: 91, channels: 4, seed: 21), path: input.path)
+        try writeImage(TestImages.stripes(width: 120, height: 91, channels: 4, seed: 21), path: input.path)
         let single = cluster.folder.appendingPathComponent("single.png")
         #expect(try Harness.bandsaw([input.path, "-o", single.path, "--quiet", "--op", "median:size=5"]).status == 0)
 
@@ -142,7 +141,7 @@ struct MultiHostTests {
         let cluster = try NamespaceCluster(hosts: 3)
         defer { cluster.tearDown() }
         let input = cluster.folder.appendingPathComponent("big.png")
-        try writeImage(GeneratedImages.make(width: 1600, height: 1200, channels: 3, seed: 5), path: input.path)
+        try writeImage(TestImages.stripes(width: 1600, height: 1200, channels: 3, seed: 5), path: input.path)
         let output = cluster.folder.appendingPathComponent("out.png")
 
         // The heavy pipeline keeps every rank busy for seconds; kill host 3's rank once it runs.

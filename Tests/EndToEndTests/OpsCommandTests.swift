@@ -1,6 +1,7 @@
 import Foundation
 import ImageCore
 import ImageFilters
+import TestSupport
 import Testing
 
 /// `bandsaw ops`: the registry as text and as JSON.

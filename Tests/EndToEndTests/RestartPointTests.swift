@@ -2,6 +2,7 @@ import Foundation
 import ImageCore
 import ImageCodecs
 import ImageFilters
+import TestSupport
 import Testing
 
 /// Shared PNG decoding end to end. PNGs with restart points: written by bandsaw on any rank
@@ -18,13 +19,12 @@ struct RestartPointTests {
 
     static func makeInput(_ folder: URL, width: Int = 83, height: Int = 1300) throws -> String {
         let path = folder.appendingPathComponent("in.png").path
-        try writeImage(GeneratedImages.make(width: width, height: height, channels: 3, seed: 11), path: path)
+        try writeImage(TestImages.stripes(width: width, height: height, channels: 3, seed: 11), path: path)
         return path
     }
 
-    @Test("written by 1-7 ranks, read by segments on 1-7 ranks: the one-rank pixels")
+    @Test("written by 1-7 ranks, read by segments on 1-7 ranks: the one-rank pixels", .needsMPIRun)
     func writersByReaders() throws {
-        try #require(Harness.mpirunAvailable, "mpirun is not installed")
         let root = try Harness.temporaryFolder("restart")
         defer { Harness.cleanup(root) }
         let input = try Self.makeInput(root)
@@ -46,9 +46,8 @@ struct RestartPointTests {
         }
     }
 
-    @Test("per-stage halos and more ranks than segments read by segments too")
+    @Test("per-stage halos and more ranks than segments read by segments too", .needsMPIRun)
     func haloModesAndIdleRanks() throws {
-        try #require(Harness.mpirunAvailable, "mpirun is not installed")
         let root = try Harness.temporaryFolder("restart-halo")
         defer { Harness.cleanup(root) }
         // 300 rows: two segments, so 5 ranks leave three idle.
@@ -69,9 +68,8 @@ struct RestartPointTests {
         }
     }
 
-    @Test("lying, damaged and truncated restart files under mpirun -np 3 end as with one rank")
+    @Test("lying, damaged and truncated restart files under mpirun -np 3 end as with one rank", .needsMPIRun)
     func badRestartFiles() throws {
-        try #require(Harness.mpirunAvailable, "mpirun is not installed")
         let root = try Harness.temporaryFolder("restart-bad")
         defer { Harness.cleanup(root) }
         let input = try Self.makeInput(root)
@@ -126,18 +124,17 @@ struct RestartPointTests {
                                      root.appendingPathComponent("x.png").path, "--quiet"]).status == 0)
     }
 
-    @Test("PNGs without restart points: rows unfiltered on every rank equal one rank; a bad filter byte exits 3 everywhere")
+    @Test("PNGs without restart points: rows unfiltered on every rank equal one rank; a bad filter byte exits 3 everywhere", .needsMPIRun)
     func rowParallelUnfilter() throws {
-        try #require(Harness.mpirunAvailable, "mpirun is not installed")
         let root = try Harness.temporaryFolder("rows")
         defer { Harness.cleanup(root) }
         // libpng's adaptive filters (boundaries on Sub/None rows), and bandsaw's Paeth-only
         // encoder on a short image without restart points (every boundary waits for the row above).
         let adaptive = root.appendingPathComponent("adaptive.png").path
-        try writeImage(GeneratedImages.make(width: 150, height: 420, channels: 3, seed: 5), path: adaptive)
+        try writeImage(TestImages.stripes(width: 150, height: 420, channels: 3, seed: 5), path: adaptive)
         let paeth = root.appendingPathComponent("paeth.png").path
         let source = root.appendingPathComponent("short.ppm").path
-        try writeImage(GeneratedImages.make(width: 120, height: 250, channels: 3, seed: 6), path: source)
+        try writeImage(TestImages.stripes(width: 120, height: 250, channels: 3, seed: 6), path: source)
         #expect(try Harness.bandsaw([source, "-o", paeth, "--op", "invert", "--quiet"]).status == 0)
         for input in [adaptive, paeth] {
             let base = root.appendingPathComponent("base.png").path
@@ -195,15 +192,15 @@ struct RestartPointTests {
         ocv = cv2.imread(png, cv2.IMREAD_UNCHANGED)[:, :, ::-1]
         print("pillow", bool((pil == want).all()), "opencv", bool((ocv == want).all()))
         """
-        let probe = try Harness.run(["python3", "-c", "import PIL, cv2, numpy"], timeout: 60)
+        let probe = try Harness.run([Harness.python3, "-c", "import PIL, cv2, numpy"], timeout: 60)
         if probe.status != 0 {
-            // CI installs them (.ci/run); elsewhere say what is missing.
+            // CI installs them (scripts/test.sh, into .venv); elsewhere say what is missing.
             let ci = ProcessInfo.processInfo.environment["CI"] == "true"
             try #require(!ci, "Pillow/OpenCV missing in CI: \(probe.stderr)")
             print("skipping Pillow/OpenCV: pip install pillow opencv-python-headless numpy")
             return
         }
-        let run = try Harness.run(["python3", "-c", script, written, raw, String(image.width), String(image.height)], timeout: 60)
+        let run = try Harness.run([Harness.python3, "-c", script, written, raw, String(image.width), String(image.height)], timeout: 60)
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "pillow True opencv True", "\(run.stdout)")
     }

@@ -1,6 +1,7 @@
 import Foundation
 import ImageCore
 import ImageCodecs
+import TestSupport
 import Testing
 
 /// `run.sh`, the client, run for real: it launches real mpirun jobs with the built executable
@@ -27,14 +28,13 @@ struct RunScriptTests {
         if FileManager.default.fileExists(atPath: source.path) {
             try FileManager.default.copyItem(at: source, to: url)
         } else {
-            try writeImage(GeneratedImages.make(width: 96, height: 80, channels: 3, seed: 9), path: url.path)
+            try writeImage(TestImages.stripes(width: 96, height: 80, channels: 3, seed: 9), path: url.path)
         }
         return url
     }
 
-    @Test("local runs with 1 and 3 ranks equal the one-rank output")
+    @Test("local runs with 1 and 3 ranks equal the one-rank output", .needsMPIRun)
     func localRunsMatchBaseline() throws {
-        try #require(Harness.mpirunAvailable, "mpirun is not installed")
         let folder = try Harness.temporaryFolder("runsh")
         defer { Harness.cleanup(folder) }
         let input = try Self.photo(in: folder)
@@ -52,9 +52,8 @@ struct RunScriptTests {
         }
     }
 
-    @Test("the default output name comes from the input and the pipeline")
+    @Test("the default output name comes from the input and the pipeline", .needsMPIRun)
     func defaultOutputName() throws {
-        try #require(Harness.mpirunAvailable, "mpirun is not installed")
         let folder = try Harness.temporaryFolder("runsh-name")
         defer { Harness.cleanup(folder) }
         let input = try Self.photo(in: folder)
@@ -64,9 +63,8 @@ struct RunScriptTests {
         #expect(FileManager.default.fileExists(atPath: expected), "\(run.stdout)")
     }
 
-    @Test("--baseline prints the speedup and efficiency")
+    @Test("--baseline prints the speedup and efficiency", .needsMPIRun)
     func baselineSpeedup() throws {
-        try #require(Harness.mpirunAvailable, "mpirun is not installed")
         let folder = try Harness.temporaryFolder("runsh-base")
         defer { Harness.cleanup(folder) }
         let input = try Self.photo(in: folder)
@@ -79,9 +77,8 @@ struct RunScriptTests {
         #expect(leftovers.isEmpty, "baseline output left behind: \(leftovers)")
     }
 
-    @Test("headless --show prints a true-colour preview and the path")
+    @Test("headless --show prints a true-colour preview and the path", .needsMPIRun)
     func headlessPreview() throws {
-        try #require(Harness.mpirunAvailable, "mpirun is not installed")
         let folder = try Harness.temporaryFolder("runsh-show")
         defer { Harness.cleanup(folder) }
         let input = try Self.photo(in: folder)
@@ -95,15 +92,14 @@ struct RunScriptTests {
         #expect(run.stdout.contains("output: \(out.path)"))
     }
 
-    @Test("a folder is processed in one launch")
+    @Test("a folder is processed in one launch", .needsMPIRun)
     func folderInput() throws {
-        try #require(Harness.mpirunAvailable, "mpirun is not installed")
         let folder = try Harness.temporaryFolder("runsh-folder")
         defer { Harness.cleanup(folder) }
         let inputs = folder.appendingPathComponent("in")
         try FileManager.default.createDirectory(at: inputs, withIntermediateDirectories: true)
         for i in 0..<3 {
-            try writeImage(GeneratedImages.make(width: 30 + i, height: 20 + i, channels: 3, seed: UInt64(i)),
+            try writeImage(TestImages.stripes(width: 30 + i, height: 20 + i, channels: 3, seed: UInt64(i)),
                            path: inputs.appendingPathComponent("img\(i).png").path)
         }
         let out = folder.appendingPathComponent("out")
@@ -112,7 +108,7 @@ struct RunScriptTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: out.path).sorted() == ["img0.png", "img1.png", "img2.png"])
     }
 
-    @Test("errors a user meets get one clear line and a non-zero exit")
+    @Test("errors a user meets get one clear line and a non-zero exit", .needsMPIRun)
     func userErrors() throws {
         let folder = try Harness.temporaryFolder("runsh-err")
         defer { Harness.cleanup(folder) }
@@ -132,7 +128,6 @@ struct RunScriptTests {
         let badOption = try Self.runScript([input.path, "--frobnicate"])
         #expect(badOption.status == 2 && badOption.stderr.hasPrefix("error: "), "\(badOption.stderr)")
 
-        try #require(Harness.mpirunAvailable, "mpirun is not installed")
         let notImage = folder.appendingPathComponent("notes.png")
         try Data("hello".utf8).write(to: notImage)
         let failed = try Self.runScript([notImage.path, "-n", "2", "--no-show"])

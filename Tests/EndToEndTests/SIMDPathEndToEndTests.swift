@@ -2,9 +2,11 @@ import Foundation
 import ImageCore
 import ImageCodecs
 import ImageFilters
+import TestSupport
 import Testing
 
 /// `BANDSAW_SIMD` under real mpirun: each forced path gives the same file, and the report names it.
+@Suite(.needsMPIRun)
 struct SIMDPathEndToEndTests {
     /// A pipeline through every filter with a vector path, and the point filters.
     static let ops = ["--op", "sharpen:amount=1.5,sigma=2", "--op", "median:size=7", "--op", "box:size=9",
@@ -12,20 +14,15 @@ struct SIMDPathEndToEndTests {
                       "--op", "threshold:value=100"]
 
     static func run(_ ranks: Int, simd: String, _ args: [String]) throws -> Harness.Outcome {
-        var env = Harness.environment
-        env[SIMDPath.environmentVariable] = simd
-        return try Harness.run(["mpirun", "-q", "--oversubscribe", "--bind-to", "none", "-np", String(ranks),
-                                "-x", SIMDPath.environmentVariable, Harness.executable] + args,
-                               timeout: 180, environment: env)
+        try Harness.mpirun(ranks, args, timeout: 180, exporting: [SIMDPath.environmentVariable: simd])
     }
 
     @Test("every supported path writes the same PGM under mpirun -np 1 and 3, and says which it ran")
     func pathsAgree() throws {
-        try #require(Harness.mpirunAvailable, "mpirun is not installed")
         let dir = try Harness.temporaryFolder("simd")
         defer { Harness.cleanup(dir) }
         let input = dir.appendingPathComponent("in.png")
-        try Data(PNGCodec.encode(GeneratedImages.make(width: 211, height: 157, channels: 4, seed: 11))).write(to: input)
+        try Data(PNGCodec.encode(TestImages.stripes(width: 211, height: 157, channels: 4, seed: 11))).write(to: input)
         var outputs: [Data] = []
         for path in SIMDPath.supported {
             for ranks in [1, 3] {
@@ -41,7 +38,6 @@ struct SIMDPathEndToEndTests {
 
     @Test("an unknown BANDSAW_SIMD is a usage error: exit 2, one line, no output")
     func unknownPath() throws {
-        try #require(Harness.mpirunAvailable, "mpirun is not installed")
         let dir = try Harness.temporaryFolder("simd")
         defer { Harness.cleanup(dir) }
         let input = Harness.fixtures.appendingPathComponent("photos").path

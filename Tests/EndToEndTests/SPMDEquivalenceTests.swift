@@ -2,18 +2,19 @@ import Foundation
 import ImageCore
 import ImageCodecs
 import ImageFilters
+import TestSupport
 import Testing
 
 /// The distributed output equals the single-rank output, bit for bit, for every filter and
 /// for pipelines, under real `mpirun` with 1, 2, 3, 4 and 7 ranks (oversubscribed on 2 cores).
-@Suite(.serialized)
+@Suite(.serialized, .needsMPIRun)
 struct SPMDEquivalenceTests {
     /// Real photos (if the fixtures are present) plus generated odd shapes: RGBA, gray+alpha,
     /// 1x1, one row, one column, and a size that leaves remainder rows for every rank count.
     static func makeInputs(in folder: URL) throws {
         let shapes: [(Int, Int, Int)] = [(37, 23, 4), (1, 1, 3), (61, 1, 1), (1, 17, 2), (129, 97, 3), (5, 6, 1)]
         for (i, (w, h, c)) in shapes.enumerated() {
-            let image = GeneratedImages.make(width: w, height: h, channels: c, seed: UInt64(i + 1))
+            let image = TestImages.stripes(width: w, height: h, channels: c, seed: UInt64(i + 1))
             try writeImage(image, path: folder.appendingPathComponent("gen-\(w)x\(h)x\(c).png").path)
         }
         // Inputs that are normalised on load: 16-bit RGB, 16-bit gray, palette with
@@ -56,7 +57,6 @@ struct SPMDEquivalenceTests {
 
     @Test("mpirun -np N output equals one rank", arguments: pipelines)
     func distributedEqualsSingleRank(_ pipeline: [String]) throws {
-        try #require(Harness.mpirunAvailable, "mpirun is not installed (apt-get install openmpi-bin)")
         let root = try Harness.temporaryFolder("equiv")
         defer { Harness.cleanup(root) }
         let inputs = root.appendingPathComponent("in")
@@ -98,7 +98,6 @@ struct SPMDEquivalenceTests {
 
     @Test("banded PNG encoding decodes to the serial encoder's pixels")
     func parallelEncodingMatchesSerial() throws {
-        try #require(Harness.mpirunAvailable, "mpirun is not installed")
         let root = try Harness.temporaryFolder("encode")
         defer { Harness.cleanup(root) }
         let inputs = root.appendingPathComponent("in")
@@ -123,11 +122,10 @@ struct SPMDEquivalenceTests {
 
     @Test("timing table and JSON name every phase")
     func timingReport() throws {
-        try #require(Harness.mpirunAvailable, "mpirun is not installed")
         let root = try Harness.temporaryFolder("timing")
         defer { Harness.cleanup(root) }
         let input = root.appendingPathComponent("in.png").path
-        try writeImage(GeneratedImages.make(width: 64, height: 48, channels: 3, seed: 7), path: input)
+        try writeImage(TestImages.stripes(width: 64, height: 48, channels: 3, seed: 7), path: input)
         let table = try Harness.mpirun(2, [input, "-o", root.appendingPathComponent("o.png").path])
         #expect(table.status == 0, "\(table.stderr)")
         for phase in ["read", "broadcast", "scatter", "decode", "halo", "compute", "encode", "gather", "write", "total"] {

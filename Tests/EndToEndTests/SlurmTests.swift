@@ -1,6 +1,7 @@
 import Foundation
 import ImageCore
 import ImageCodecs
+import TestSupport
 import Testing
 
 /// A real Slurm on this machine for one test: munged, slurmctld and slurmd started by
@@ -138,7 +139,7 @@ struct SlurmTests {
     /// A generated input with remainder rows for every rank count, and its one-rank output.
     static func inputAndExpected(in cluster: SlurmCluster) throws -> (input: String, expected: Image) {
         let input = cluster.path("in.png")
-        try writeImage(GeneratedImages.make(width: 203, height: 151, channels: 3, seed: 13), path: input)
+        try writeImage(TestImages.stripes(width: 203, height: 151, channels: 3, seed: 13), path: input)
         let single = cluster.path("single.png")
         let one = try Harness.bandsaw([input, "-o", single, "--quiet"] + pipeline)
         try #require(one.status == 0, "one-rank run failed: \(one.stderr)")
@@ -219,7 +220,7 @@ struct SlurmTests {
         // sleep no longer guarantee that since the AVX2 kernels (median 15 + gaussian 8 on this
         // image finished in under 2 s and the cancel found a completed job).
         let input = cluster.path("big.png")
-        try writeImage(GeneratedImages.make(width: 1600, height: 1200, channels: 3, seed: 5), path: input, options: EncodeOptions(compressionLevel: 1))
+        try writeImage(TestImages.stripes(width: 1600, height: 1200, channels: 3, seed: 5), path: input, options: EncodeOptions(compressionLevel: 1))
         try Self.cancel(in: cluster, input: input, name: "computing", ops: "median:size=15 gaussian:sigma=8",
                         fault: "compute:1:stall") { _ in
             sleep(2)  // past the read, into the filters (rank 1 then sleeps 60 s in them)
@@ -369,7 +370,7 @@ struct SlurmMultiNodeTests {
                 "the tasks did not run one on each host: \(names.stdout)")
 
         let input = cluster.path("in.png"), single = cluster.path("single.png")
-        try writeImage(GeneratedImages.make(width: 203, height: 151, channels: 3, seed: 17), path: input)
+        try writeImage(TestImages.stripes(width: 203, height: 151, channels: 3, seed: 17), path: input)
         let one = try Harness.bandsaw([input, "-o", single, "--quiet"] + SlurmTests.pipeline)
         try #require(one.status == 0, "one-rank run failed: \(one.stderr)")
         let expected = try readImage(path: single)
@@ -396,7 +397,7 @@ struct LaunchCheckTests {
         let folder = try Harness.temporaryFolder("launch")
         defer { Harness.cleanup(folder) }
         let input = folder.appendingPathComponent("in.png").path
-        try writeImage(GeneratedImages.make(width: 31, height: 17, channels: 3, seed: 2), path: input)
+        try writeImage(TestImages.stripes(width: 31, height: 17, channels: 3, seed: 2), path: input)
         var env = Harness.environment.filter { !$0.key.hasPrefix("SLURM_") && !$0.key.hasPrefix("PMIX_") && !$0.key.hasPrefix("OMPI_COMM_WORLD") }
         env["SLURM_JOB_ID"] = "7"
         env["SLURM_STEP_ID"] = "0"

@@ -1,11 +1,12 @@
 import Foundation
 import ImageCore
 import ImageCodecs
+import TestSupport
 import Testing
 
 /// Every rank decodes its own rows of a TIFF (the strips or tiles that hold them) when every
 /// rank can open the file; rank 0 decodes it whole and scatters when one cannot.
-@Suite(.serialized)
+@Suite(.serialized, .needsMPIRun)
 struct TIFFByRowsTests {
     /// The `"decode"` field and the per-rank peak memory of a `--json` report.
     static func report(_ stdout: String) -> (decode: String?, peaks: [Double]) {
@@ -16,13 +17,12 @@ struct TIFFByRowsTests {
 
     @Test("a TIFF is decoded by rows on every rank; a rank that cannot see it makes rank 0 decode it whole")
     func fallback() throws {
-        try #require(Harness.mpirunAvailable, "mpirun is not installed")
         let root = try Harness.temporaryFolder("tiff-rows")
         defer { Harness.cleanup(root) }
         let inputs = root.appendingPathComponent("in")
         try FileManager.default.createDirectory(at: inputs, withIntermediateDirectories: true)
         let input = inputs.appendingPathComponent("a.tif").path
-        try writeImage(GeneratedImages.make(width: 83, height: 301, channels: 3, seed: 4), path: input)
+        try writeImage(TestImages.stripes(width: 83, height: 301, channels: 3, seed: 4), path: input)
         let args = ["--op", "gaussian:sigma=2", "--json"]
         let one = root.appendingPathComponent("one.png").path
         #expect(try Harness.bandsaw([input, "-o", one] + args).status == 0)
@@ -46,8 +46,8 @@ struct TIFFByRowsTests {
         exec unshare --mount sh -c 'mount -t tmpfs none "$0" && exec "$@"' \(inputs.path) "$@"
         """
         let hidden = root.appendingPathComponent("hidden.png").path
-        let unshared = try Harness.run(["mpirun", "-q", "--oversubscribe", "--bind-to", "none", "-np", "3",
-                                        "sh", "-c", script, "rank", Harness.executable, input, "-o", hidden] + args, timeout: 60)
+        let unshared = try Harness.run(MPIRun(ranks: 3).arguments(["sh", "-c", script, "rank", Harness.executable, input, "-o", hidden] + args),
+                                       timeout: 60)
         #expect(unshared.status == 0 && unshared.stderr.isEmpty, "\(unshared.stderr)")
         #expect(Self.report(unshared.stdout).decode == "whole")
         #expect(try readImage(path: hidden) == readImage(path: one))
@@ -55,12 +55,11 @@ struct TIFFByRowsTests {
 
     @Test("a damaged tile in the last rank's rows: one error line, exit 3, no output")
     func damagedTile() throws {
-        try #require(Harness.mpirunAvailable, "mpirun is not installed")
         let root = try Harness.temporaryFolder("tiff-bad-tile")
         defer { Harness.cleanup(root) }
         // A Deflate TIFF of 64 strips: garble the bytes of the last strips only.
         let input = root.appendingPathComponent("a.tif").path
-        let image = GeneratedImages.make(width: 300, height: 900, channels: 1, seed: 8)
+        let image = TestImages.stripes(width: 300, height: 900, channels: 1, seed: 8)
         var bytes = try encodeImage(image, format: .tiff)
         let ifd = Int(bytes[4]) | Int(bytes[5]) << 8 | Int(bytes[6]) << 16 | Int(bytes[7]) << 24
         let start = ifd - 3000  // strips come before the directory: the last few KB are the bottom rows
@@ -135,7 +134,6 @@ struct TIFFByRowsTests {
 
     @Test("a tiled BigTIFF over 4 GB (sparse, made here) is filtered on 2 ranks, each reading its own tiles")
     func bigTIFF() throws {
-        try #require(Harness.mpirunAvailable, "mpirun is not installed")
         // About 3 GB of memory per rank and a 1.45 GB output: skip where that does not fit.
         var fs = statvfs()
         let root = try Harness.temporaryFolder("bigtiff")

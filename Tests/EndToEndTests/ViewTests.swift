@@ -1,6 +1,7 @@
 import Foundation
 import ImageCore
 import ImageCodecs
+import TestSupport
 import Testing
 
 /// `bandsaw view`: the terminal preview, in both of its ways of drawing.
@@ -18,7 +19,7 @@ struct ViewTests {
     static func photo() throws -> (URL, Image, URL) {
         let folder = try Harness.temporaryFolder("view")
         let url = folder.appendingPathComponent("p.png")
-        let image = GeneratedImages.make(width: 70, height: 50, channels: 3, seed: 12)
+        let image = TestImages.stripes(width: 70, height: 50, channels: 3, seed: 12)
         try writeImage(image, path: url.path)
         return (url, image, folder)
     }

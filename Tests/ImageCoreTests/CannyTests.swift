@@ -1,6 +1,5 @@
 import ImageCore
 import ImageFilters
-import TestSupport
 import PropertyBased
 import TestSupport
 import Testing
@@ -29,7 +28,7 @@ struct CannyTests {
     @Test("sigma is the gaussian filter before canny")
     func sigmaIsGaussianFirst() {
         var rng = SeededRandom(seed: 11)
-        let image = Image.random(width: 80, height: 50, channels: 3, using: &rng)
+        let image = TestImages.random(width: 80, height: 50, channels: 3, using: &rng)
         let fused = Pipeline([Self.canny("canny:low=20,high=60,sigma=1.4")]).apply(image)
         let staged = Pipeline(specs: [try! FilterSpec(parsing: "gaussian:sigma=1.4"), try! FilterSpec(parsing: "canny:low=20,high=60")])
         #expect(fused == staged.apply(image))

@@ -1,6 +1,7 @@
 import Foundation
 import ImageCore
 @_spi(Testing) import ImageCodecs
+import TestSupport
 import Testing
 
 /// The libdeflate fast path (`cpng_decode_fast`) against libpng, the reference: the same
@@ -39,9 +40,9 @@ struct CodecFastPathTests {
     func handFiltered(channels: Int) throws {
         var cases = 0
         for (w, h) in Self.shapes {
-            let image = codecPattern(width: w, height: h, channels: channels, seed: UInt32(w * 7 + h))
+            let image = TestImages.noise(width: w, height: h, channels: channels, seed: UInt32(w * 7 + h))
             // Cycle 0-4, then a seeded random type per row, then each type alone.
-            var rng = SplitMix64(seed: UInt64(w * 1000 + h))
+            var rng = SeededRandom(seed: UInt64(w * 1000 + h))
             let plans: [[Int]] = [(0..<h).map { $0 % 5 }, (0..<h).map { _ in Int(rng.next() % 5) }] + (0...4).map { [Int](repeating: $0, count: h) }
             for filters in plans {
                 for pieces in [1, 3] {
@@ -89,7 +90,7 @@ struct CodecFastPathTests {
 
     @Test("the pixel limit and a short output are refused as by libpng")
     func limit() throws {
-        let png = FastPathPNG.encode(codecPattern(width: 10, height: 10, channels: 3), filters: [Int](repeating: 4, count: 10))
+        let png = FastPathPNG.encode(TestImages.noise(width: 10, height: 10, channels: 3), filters: [Int](repeating: 4, count: 10))
         #expect(throws: ImageError.tooLarge(path: "m", width: 10, height: 10, limit: 99)) {
             try PNGCodec.decode(png, path: "m", maxPixels: 99)
         }
@@ -110,7 +111,7 @@ struct CodecFastPathTests {
 
     @Test("damage at the fast path's own checks: CRC, filter type, stream, trailing chunks")
     func craftedDamage() throws {
-        let image = codecPattern(width: 9, height: 6, channels: 3)
+        let image = TestImages.noise(width: 9, height: 6, channels: 3)
         let good = FastPathPNG.encode(image, filters: (0..<6).map { $0 % 5 }, idatPieces: 2)
         var chunks = FastPathPNG.chunks(good)
         let idat = try #require(chunks.firstIndex { $0.type == "IDAT" })
@@ -127,12 +128,12 @@ struct CodecFastPathTests {
         #expect(outcome(badFilter, fast: false).kind == "corrupt")
 
         // A stream one row short, and one with a row too many (libpng takes the latter).
-        let short = FastPathPNG.encode(codecPattern(width: 9, height: 5, channels: 3), filters: [Int](repeating: 1, count: 5))
+        let short = FastPathPNG.encode(TestImages.noise(width: 9, height: 5, channels: 3), filters: [Int](repeating: 1, count: 5))
         var shortChunks = FastPathPNG.chunks(short)
         shortChunks[0] = FastPathPNG.chunks(good)[0]  // IHDR says 6 rows
         #expect(outcome(FastPathPNG.join(shortChunks), fast: true).kind == "corrupt")
         #expect(outcome(FastPathPNG.join(shortChunks), fast: false).kind == "corrupt")
-        let long = FastPathPNG.encode(codecPattern(width: 9, height: 7, channels: 3), filters: [Int](repeating: 2, count: 7))
+        let long = FastPathPNG.encode(TestImages.noise(width: 9, height: 7, channels: 3), filters: [Int](repeating: 2, count: 7))
         var longChunks = FastPathPNG.chunks(long)
         longChunks[0] = FastPathPNG.chunks(good)[0]
         #expect(outcome(FastPathPNG.join(longChunks), fast: true) == outcome(FastPathPNG.join(longChunks), fast: false))
@@ -168,7 +169,7 @@ struct CodecFastPathTests {
 
     @Test("random byte flips, with and without a repaired CRC: never a crash, the same verdict as libpng")
     func randomFlips() throws {
-        var rng = SplitMix64(seed: 0x5EED)
+        var rng = SeededRandom(seed: 0x5EED)
         var cases = 0, fastDecided = 0, kindMismatches: [String] = []
         for base in Self.fuzzBases() {
             let chunks = FastPathPNG.chunks(base)
@@ -204,14 +205,14 @@ struct CodecFastPathTests {
 
     /// Valid PNGs the fast path takes: hand-filtered stored blocks, multi-IDAT, band-encoded.
     static func fuzzBases() -> [[UInt8]] {
-        let rgb = codecPattern(width: 13, height: 9, channels: 3, seed: 5)
+        let rgb = TestImages.noise(width: 13, height: 9, channels: 3, seed: 5)
         let rgba = PNGBandEncoderTests.pattern(width: 24, height: 20, channels: 4, seed: 9)
         let gray = PNGBandEncoderTests.pattern(width: 40, height: 30, channels: 1, seed: 3)
         return [
             FastPathPNG.encode(rgb, filters: (0..<9).map { $0 % 5 }, idatPieces: 3),
             try! PNGBandEncoderTests.encodeBanded(rgba, bands: 2, level: 6),
             FastPathPNG.splitIDAT(try! PNGBandEncoderTests.encodeBanded(gray, bands: 1, level: 9), pieces: 4, seed: 1),
-            FastPathPNG.widenWindow(try! PNGCodec.encode(codecPattern(width: 11, height: 7, channels: 2), compressionLevel: 6)),
+            FastPathPNG.widenWindow(try! PNGCodec.encode(TestImages.noise(width: 11, height: 7, channels: 2), compressionLevel: 6)),
         ]
     }
 }
@@ -237,19 +238,6 @@ func outcome(_ bytes: [UInt8], fast: Bool) -> DecodeOutcome {
         case .tooLarge: return DecodeOutcome(image: nil, kind: "tooLarge")
         default: return DecodeOutcome(image: nil, kind: "\(error)")
         }
-    }
-}
-
-/// Deterministic 64-bit generator (SplitMix64).
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE5_E9B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 
@@ -293,7 +281,7 @@ enum FastPathPNG {
     static func splitIDAT(_ png: [UInt8], pieces: Int, seed: UInt64) -> [UInt8] {
         let all = chunks(png)
         let stream = all.filter { $0.type == "IDAT" }.flatMap(\.data)
-        var rng = SplitMix64(seed: seed)
+        var rng = SeededRandom(seed: seed)
         let cuts = ([0, stream.count] + (1..<pieces).map { _ in Int(rng.next() % UInt64(stream.count + 1)) }).sorted()
         let idats = (0..<pieces).map { Chunk(type: "IDAT", data: Array(stream[cuts[$0]..<cuts[$0 + 1]])) }
         let first = all.firstIndex { $0.type == "IDAT" }!

@@ -1,6 +1,7 @@
 import Foundation
 import ImageCore
 import ImageCodecs
+import TestSupport
 import Testing
 
 @Suite("JPEG, TIFF and WebP")
@@ -24,7 +25,7 @@ struct CodecFormatsTests {
 
     @Test("TIFF and lossless WebP round trip exactly, JPEG closely", arguments: 1...4)
     func roundTrips(channels: Int) throws {
-        let image = GeneratedPattern.smooth(width: 45, height: 33, channels: channels)
+        let image = TestImages.smooth(width: 45, height: 33, channels: channels)
         let tiff = try encodeImage(image, format: .tiff)
         #expect(try decodeImage(bytes: tiff, path: "t") == image)
         let webp = try encodeImage(image, format: .webp)
@@ -39,7 +40,7 @@ struct CodecFormatsTests {
 
     @Test("quality changes the JPEG and makes WebP lossy")
     func quality() throws {
-        let image = GeneratedPattern.smooth(width: 64, height: 48, channels: 3)
+        let image = TestImages.smooth(width: 64, height: 48, channels: 3)
         let low = try encodeImage(image, format: .jpeg, options: EncodeOptions(quality: 20))
         let high = try encodeImage(image, format: .jpeg)
         #expect(low.count < high.count)
@@ -49,7 +50,7 @@ struct CodecFormatsTests {
 
     @Test("a small image is written as classic TIFF; the BigTIFF writer round trips too", arguments: 1...4)
     func bigTIFF(channels: Int) throws {
-        let image = GeneratedPattern.smooth(width: 37, height: 29, channels: channels)
+        let image = TestImages.smooth(width: 37, height: 29, channels: channels)
         let classic = try encodeImage(image, format: .tiff)
         #expect(Array(classic.prefix(4)) == [0x49, 0x49, 0x2A, 0x00])
         let big = try TIFFCodec.encode(image, bigTIFF: true)
@@ -68,7 +69,7 @@ struct CodecFormatsTests {
 
     @Test("orientations undo each other and swap sides where they turn")
     func orientations() {
-        let image = GeneratedPattern.smooth(width: 7, height: 4, channels: 2)
+        let image = TestImages.smooth(width: 7, height: 4, channels: 2)
         #expect(image.oriented(.right).oriented(.left) == image)
         #expect(image.oriented(.down).oriented(.down) == image)
         #expect(image.oriented(.right).oriented(.right) == image.oriented(.down))
@@ -98,7 +99,7 @@ struct CodecFormatsTests {
 
     @Test("truncated and corrupt files of each format are refused with an ImageError", arguments: ["jpeg", "webp", "tiff"])
     func damaged(format: String) throws {
-        let image = GeneratedPattern.smooth(width: 64, height: 40, channels: 3)
+        let image = TestImages.smooth(width: 64, height: 40, channels: 3)
         let good = try encodeImage(image, format: ImageFormat(rawValue: format)!,
                                    options: EncodeOptions(quality: format == "webp" ? 80 : nil))
         expectImageError({ _ = try decodeImage(bytes: Array(good.prefix(good.count / 2)), path: "x") }) {
@@ -136,7 +137,7 @@ struct CodecFormatsTests {
 
     @Test("a WebP over the pixel limit is refused from the header")
     func webpBomb() throws {
-        let bytes = try encodeImage(GeneratedPattern.smooth(width: 300, height: 200, channels: 3), format: .webp)
+        let bytes = try encodeImage(TestImages.smooth(width: 300, height: 200, channels: 3), format: .webp)
         expectImageError({ _ = try decodeImage(bytes: bytes, path: "b", maxPixels: 1000) }) {
             $0 == .tooLarge(path: "b", width: 300, height: 200, limit: 1000)
         }
@@ -163,7 +164,7 @@ struct CodecFormatsTests {
     func fuzz(format: String) throws {
         var seeds: [[UInt8]] = []
         for channels in 1...4 {
-            let image = GeneratedPattern.smooth(width: 23 + channels, height: 17, channels: channels)
+            let image = TestImages.smooth(width: 23 + channels, height: 17, channels: channels)
             seeds.append(try encodeImage(image, format: ImageFormat(rawValue: format)!))
             if format != "tiff" {
                 seeds.append(try encodeImage(image, format: ImageFormat(rawValue: format)!, options: EncodeOptions(quality: 30)))
@@ -173,7 +174,7 @@ struct CodecFormatsTests {
         for c in FormatReferences.cases(prefix) where !c.stored {
             if let bytes = try? readFileBytes(path: c.file), bytes.count < 64 << 10 { seeds.append(bytes) }
         }
-        var random = SplitMix64(seed: 0xB5A0 &+ UInt64(format.count))
+        var random = SeededRandom(seed: 0xB5A0 &+ UInt64(format.count))
         var decoded = 0, refused = 0
         let start = ContinuousClock.now
         for round in 0..<2000 {
@@ -205,7 +206,7 @@ struct CodecFormatsTests {
 
     /// A valid JPEG from the encoder with its SOF's height and width set to 60000.
     static func jpegBomb() throws -> [UInt8] {
-        var bytes = try encodeImage(GeneratedPattern.smooth(width: 16, height: 16, channels: 3), format: .jpeg)
+        var bytes = try encodeImage(TestImages.smooth(width: 16, height: 16, channels: 3), format: .jpeg)
         var pos = 2
         while pos + 9 < bytes.count {
             let marker = bytes[pos + 1]
@@ -239,21 +240,5 @@ struct CodecFormatsTests {
         }
         bytes += u32(0)
         return bytes + [UInt8](repeating: 0x55, count: max(0, 216 - bytes.count))
-    }
-}
-
-/// Smooth generated pictures (gradients and soft shapes, as photos are), for lossy codecs.
-enum GeneratedPattern {
-    static func smooth(width: Int, height: Int, channels: Int) -> Image {
-        var image = Image(width: width, height: height, channels: channels)
-        for y in 0..<height {
-            for x in 0..<width {
-                for c in 0..<channels {
-                    let v = x * 150 / max(width, 1) + y * 60 / max(height, 1) + c * 15  // at most 255
-                    image.pixels[(y * width + x) * channels + c] = UInt8(v)
-                }
-            }
-        }
-        return image
     }
 }

@@ -1,6 +1,8 @@
 import Foundation
 import ImageCore
 import ImageCodecs
+import PropertyBased
+import TestSupport
 import Testing
 
 @Suite("Image I/O")
@@ -64,7 +66,7 @@ struct CodecIOTests {
     @Test("sniffing ignores the extension")
     func sniffNotExtension() throws {
         try withCodecTemporaryDirectory { dir in
-            let bytes = try encodeImage(codecPattern(width: 3, height: 2, channels: 3), format: .pnm)
+            let bytes = try encodeImage(TestImages.noise(width: 3, height: 2, channels: 3), format: .pnm)
             let path = dir + "/actually-ppm.png"
             try Data(bytes).write(to: URL(fileURLWithPath: path))
             #expect(try readImage(path: path).channels == 3)
@@ -95,7 +97,7 @@ struct CodecIOTests {
         #expect(throws: ImageError.unknownOutputFormat(path: path)) { try ImageFormat.forOutput(path: path) }
         let target = "/nonexistent-bandsaw/" + path
         #expect(throws: ImageError.unknownOutputFormat(path: target)) {
-            try writeImage(codecPattern(width: 1, height: 1, channels: 1), path: target)
+            try writeImage(TestImages.noise(width: 1, height: 1, channels: 1), path: target)
         }
     }
 
@@ -104,7 +106,7 @@ struct CodecIOTests {
     @Test("writeImage round trips through every output extension", arguments: ["o.png", "o.pgm", "o.ppm", "o.pnm", "o.tif", "O.TIFF", "o.webp"], 1...4)
     func writeRoundTrip(name: String, channels: Int) throws {
         try withCodecTemporaryDirectory { dir in
-            let image = codecPattern(width: 13, height: 7, channels: channels)
+            let image = TestImages.noise(width: 13, height: 7, channels: channels)
             let path = dir + "/" + name
             try writeImage(image, path: path)
             let back = try readImage(path: path)
@@ -120,12 +122,30 @@ struct CodecIOTests {
         }
     }
 
+    @Test("every lossless format gives back generated images of any shape and channel count")
+    func losslessRoundTrips() async {
+        await propertyCheck(count: 60, input: TestImages.cases(maxSide: 96)) { generated in
+            let image = generated.image
+            // PNG and TIFF keep every layout; PNM drops alpha; WebP (lossless) has no gray.
+            let expected: [(ImageFormat, Image)] = [(.png, image), (.tiff, image), (.pnm, image.withoutAlpha()),
+                                                    (.webp, image.withColour())]
+            for (format, want) in expected {
+                do {
+                    let back = try decodeImage(bytes: encodeImage(image, format: format), path: "generated")
+                    #expect(back == want, "\(format.rawValue): \(generated)")
+                } catch {
+                    Issue.record("\(format.rawValue): \(generated): \(error)")
+                }
+            }
+        }
+    }
+
     @Test("writeImage replaces an existing file and leaves no temporary file")
     func replaces() throws {
         try withCodecTemporaryDirectory { dir in
             let path = dir + "/out.png"
-            try writeImage(codecPattern(width: 4, height: 4, channels: 3), path: path)
-            let second = codecPattern(width: 2, height: 9, channels: 1, seed: 7)
+            try writeImage(TestImages.noise(width: 4, height: 4, channels: 3), path: path)
+            let second = TestImages.noise(width: 2, height: 9, channels: 1, seed: 7)
             try writeImage(second, path: path, options: EncodeOptions(compressionLevel: 9))
             #expect(try readImage(path: path) == second)
             #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["out.png"])
@@ -139,7 +159,7 @@ struct CodecIOTests {
             let path = dir + "/taken.png"
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
             #expect(throws: ImageError.io(path: path, detail: "cannot write: is a directory")) {
-                try writeImage(codecPattern(width: 3, height: 3, channels: 3), path: path)
+                try writeImage(TestImages.noise(width: 3, height: 3, channels: 3), path: path)
             }
             #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["taken.png"])
             #expect(try FileManager.default.contentsOfDirectory(atPath: path).isEmpty)
@@ -148,7 +168,7 @@ struct CodecIOTests {
 
     @Test("an unwritable or missing directory throws .io and leaves nothing")
     func unwritable() throws {
-        let image = codecPattern(width: 3, height: 3, channels: 3)
+        let image = TestImages.noise(width: 3, height: 3, channels: 3)
         let missing = "/nonexistent-bandsaw-dir/out.png"
         #expect(throws: ImageError.io(path: missing, detail: "cannot write: no such file")) {
             try writeImage(image, path: missing)
@@ -174,7 +194,7 @@ struct CodecIOTests {
 
     @Test("encodeImage and decodeImage work in memory", arguments: [ImageFormat.png, .pnm])
     func inMemory(format: ImageFormat) throws {
-        let image = codecPattern(width: 8, height: 3, channels: 3)
+        let image = TestImages.noise(width: 8, height: 3, channels: 3)
         #expect(try decodeImage(bytes: encodeImage(image, format: format), path: "m") == image)
     }
 

@@ -1,5 +1,6 @@
 import ImageCore
 import ImageCodecs
+import TestSupport
 import Testing
 
 /// Odd shapes that catch row-stride and edge mistakes: single pixel, single row, single column.
@@ -9,7 +10,7 @@ let codecShapes: [(width: Int, height: Int)] = [(1, 1), (1, 17), (17, 1), (5, 3)
 struct CodecPNGTests {
     @Test("encode then decode is lossless", arguments: 1...4, codecShapes)
     func roundTrip(channels: Int, shape: (width: Int, height: Int)) throws {
-        let image = codecPattern(width: shape.width, height: shape.height, channels: channels)
+        let image = TestImages.noise(width: shape.width, height: shape.height, channels: channels)
         let bytes = try PNGCodec.encode(image)
         #expect(Array(bytes.prefix(8)) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A])
         #expect(try PNGCodec.decode(bytes, path: "mem", maxPixels: 1 << 20) == image)
@@ -114,7 +115,7 @@ struct CodecPNGTests {
 
     @Test("the pixel limit applies to PNG decoding")
     func pixelLimit() throws {
-        let bytes = try PNGCodec.encode(codecPattern(width: 10, height: 10, channels: 3))
+        let bytes = try PNGCodec.encode(TestImages.noise(width: 10, height: 10, channels: 3))
         #expect(throws: ImageError.tooLarge(path: "mem", width: 10, height: 10, limit: 99)) {
             try PNGCodec.decode(bytes, path: "mem", maxPixels: 99)
         }
@@ -123,7 +124,7 @@ struct CodecPNGTests {
 
     @Test("a PNG cut anywhere is truncated or corrupt, never a crash")
     func everyCut() throws {
-        let bytes = try PNGCodec.encode(codecPattern(width: 9, height: 7, channels: 4))
+        let bytes = try PNGCodec.encode(TestImages.noise(width: 9, height: 7, channels: 4))
         for cut in stride(from: 4, to: bytes.count, by: 3) {
             expectImageError({ _ = try PNGCodec.decode(Array(bytes[..<cut]), path: "mem", maxPixels: 1000) }) {
                 switch $0 {

@@ -1,12 +1,13 @@
 import ImageCore
 import ImageCodecs
+import TestSupport
 import Testing
 
 @Suite("PNM codec")
 struct CodecPNMTests {
     @Test("gray and RGB round trip exactly", arguments: [1, 3], codecShapes)
     func roundTrip(channels: Int, shape: (width: Int, height: Int)) throws {
-        let image = codecPattern(width: shape.width, height: shape.height, channels: channels)
+        let image = TestImages.noise(width: shape.width, height: shape.height, channels: channels)
         let bytes = try PNMCodec.encode(image)
         #expect(bytes.starts(with: Array((channels == 1 ? "P5\n" : "P6\n").utf8)))
         #expect(try PNMCodec.decode(bytes, path: "mem", maxPixels: 1 << 20) == image)
@@ -14,7 +15,7 @@ struct CodecPNMTests {
 
     @Test("alpha is dropped: gray+alpha writes P5, RGBA writes P6", arguments: [2, 4], codecShapes)
     func dropsAlpha(channels: Int, shape: (width: Int, height: Int)) throws {
-        let image = codecPattern(width: shape.width, height: shape.height, channels: channels)
+        let image = TestImages.noise(width: shape.width, height: shape.height, channels: channels)
         let decoded = try PNMCodec.decode(PNMCodec.encode(image), path: "mem", maxPixels: 1 << 20)
         #expect(decoded.channels == channels - 1)
         #expect(decoded.pixels == codecChannels(image, 0..<(channels - 1)))

@@ -30,16 +30,6 @@ enum CodecFixtures {
     }
 }
 
-/// Deterministic pseudo-random pixels, so round trips see every byte value and no flat runs.
-func codecPattern(width: Int, height: Int, channels: Int, seed: UInt32 = 1) -> Image {
-    var state = seed &* 2_654_435_761 | 1
-    let pixels = (0..<(width * height * channels)).map { _ -> UInt8 in
-        state = state &* 1_664_525 &+ 1_013_904_223
-        return UInt8(truncatingIfNeeded: state >> 24)
-    }
-    return Image(width: width, height: height, channels: channels, pixels: pixels)
-}
-
 /// The samples of channels `range` of every pixel, interleaved (e.g. 0..<3 drops RGBA's alpha).
 func codecChannels(_ image: Image, _ range: Range<Int>) -> [UInt8] {
     var out: [UInt8] = []

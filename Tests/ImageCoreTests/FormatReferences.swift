@@ -23,7 +23,11 @@ enum FormatReferences {
             .appendingPathComponent("scripts/make-format-references.py").path
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script, CodecFixtures.path("photos/astronaut-256.png"), dir]
+        // The project's virtual environment (scripts/test.sh fills it) where there is one.
+        let venv = URL(fileURLWithPath: CodecFixtures.root).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent(".venv/bin/python3").path
+        let python = FileManager.default.isExecutableFile(atPath: venv) ? venv : "python3"
+        process.arguments = [python, script, CodecFixtures.path("photos/astronaut-256.png"), dir]
         process.standardOutput = FileHandle.nullDevice
         let errors = Pipe()
         process.standardError = errors

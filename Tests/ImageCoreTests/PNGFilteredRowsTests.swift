@@ -46,7 +46,7 @@ struct PNGFilteredRowsTests {
                 ? Shape(width: Int.random(in: 100...400, using: &rng), height: Int.random(in: 100...300, using: &rng),
                         channels: Int.random(in: 3...4, using: &rng))
                 : Shape.random(using: &rng, maxSide: 200)
-            let image = Image.random(width: shape.width, height: shape.height, channels: shape.channels, using: &rng)
+            let image = TestImages.random(width: shape.width, height: shape.height, channels: shape.channels, using: &rng)
             // libpng's adaptive filters (a mix of types) or bandsaw's band encoder (Paeth on
             // every row, so every boundary waits for the row above).
             let png = case_ % 2 == 0 ? try encodeImage(image, format: .png, compressionLevel: 6)
@@ -84,7 +84,7 @@ struct PNGFilteredRowsTests {
     @Test("files the fast decoder does not take, and damaged ones, are not inflated here")
     func declines() throws {
         var rng = SeededRandom(seed: 3)
-        let png = try encodeImage(Image.random(width: 30, height: 20, channels: 3, using: &rng), format: .png)
+        let png = try encodeImage(TestImages.random(width: 30, height: 20, channels: 3, using: &rng), format: .png)
         #expect(PNGRows.inflate(png, maxPixels: 599) == nil, "over the pixel limit")
         #expect(PNGRows.inflate(Array(png.prefix(png.count - 20)), maxPixels: 1 << 28) == nil, "truncated")
         #expect(PNGRows.inflate([], maxPixels: 1 << 28) == nil)

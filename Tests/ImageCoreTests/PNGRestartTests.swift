@@ -122,7 +122,7 @@ struct PNGRestartTests {
         for case_ in 0..<40 {
             let width = Int.random(in: 1...70, using: &rng), height = Int.random(in: 256...1100, using: &rng)
             let channels = Int.random(in: 1...4, using: &rng)
-            let image = Image.random(width: width, height: height, channels: channels, using: &rng)
+            let image = TestImages.random(width: width, height: height, channels: channels, using: &rng)
             let layout = RestartLayout.forWriting(height: height)!
             // A random band split of the writer, including empty bands at the end.
             let writers = Int.random(in: 1...7, using: &rng)
@@ -145,11 +145,11 @@ struct PNGRestartTests {
     @Test("short images get no restart points; files without mARK are not decoded by segments")
     func noRestartPoints() throws {
         var rng = SeededRandom(seed: 7)
-        let short = Image.random(width: 40, height: 255, channels: 3, using: &rng)
+        let short = TestImages.random(width: 40, height: 255, channels: 3, using: &rng)
         let png = try Self.encode(short, bands: [100, 155], layout: RestartLayout.forWriting(height: 255))
         #expect(!Self.chunks(png).map(\.type).contains("mARK"))
         #expect(PNGRestart.probe(png, maxPixels: 1 << 28) == nil)
-        let plain = try encodeImage(Image.random(width: 40, height: 600, channels: 3, using: &rng), format: .png)
+        let plain = try encodeImage(TestImages.random(width: 40, height: 600, channels: 3, using: &rng), format: .png)
         #expect(PNGRestart.probe(plain, maxPixels: 1 << 28) == nil)
     }
 
@@ -169,7 +169,7 @@ struct PNGRestartTests {
     func lyingFiles() throws {
         var rng = SeededRandom(seed: 0x11E)
         for case_ in 0..<30 {
-            let image = Image.random(width: Int.random(in: 3...40, using: &rng), height: Int.random(in: 512...900, using: &rng),
+            let image = TestImages.random(width: Int.random(in: 3...40, using: &rng), height: Int.random(in: 512...900, using: &rng),
                                      channels: Int.random(in: 1...4, using: &rng), using: &rng)
             let png = try Self.encode(image, bands: [image.height], layout: RestartLayout.forWriting(height: image.height))
             let list = Self.chunks(png)

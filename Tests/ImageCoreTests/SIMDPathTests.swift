@@ -40,7 +40,7 @@ struct SIMDPathTests {
     static func check(_ descriptor: FilterDescriptor, seed: UInt64, maxSide: Int, maxHalo: Int) {
         var rng = SeededRandom(seed: seed)
         let shape = Shape.random(using: &rng, maxSide: maxSide)
-        let image = Image.random(width: shape.width, height: shape.height, channels: shape.channels, using: &rng)
+        let image = TestImages.random(width: shape.width, height: shape.height, channels: shape.channels, using: &rng)
         let parameters = descriptor.randomParameters(using: &rng, maxHalo: maxHalo)
         let kernel = descriptor.make(parameters)
         let reference = Pipeline([kernel.using(.baseline)]).apply(image)
@@ -55,7 +55,7 @@ struct SIMDPathTests {
     @Test("every filter, random shapes and parameters (small windows)", arguments: Filters.all.map(\.name))
     func everyFilter(name: String) async {
         let descriptor = Filters.named(name)!
-        await propertyCheck(count: 150, input: Gen.uint64().withoutShrink()) { seed in
+        await propertyCheck(count: 150, input: TestImages.seeds) { seed in
             Self.check(descriptor, seed: seed, maxSide: 300, maxHalo: 6)
         }
     }
@@ -63,7 +63,7 @@ struct SIMDPathTests {
     @Test("every windowed filter, large windows", arguments: Filters.all.filter { !$0.parameters.isEmpty }.map(\.name))
     func largeWindows(name: String) async {
         let descriptor = Filters.named(name)!
-        await propertyCheck(count: 25, input: Gen.uint64().withoutShrink()) { seed in
+        await propertyCheck(count: 25, input: TestImages.seeds) { seed in
             Self.check(descriptor, seed: seed, maxSide: 200, maxHalo: 130)
         }
     }
@@ -73,7 +73,7 @@ struct SIMDPathTests {
         var rng = SeededRandom(seed: 0x5EED)
         for width in 1...70 {
             for channels in 1...4 {
-                let image = Image.random(width: width, height: Int.random(in: 1...9, using: &rng), channels: channels, using: &rng)
+                let image = TestImages.random(width: width, height: Int.random(in: 1...9, using: &rng), channels: channels, using: &rng)
                 for kernel: any Kernel in [MedianKernel(size: 3), MedianKernel(size: 5), BoxKernel(size: 3), BoxKernel(size: 15)] {
                     let reference = Pipeline([kernel.using(.baseline)]).apply(image)
                     for path in Self.vectorPaths {
@@ -87,10 +87,10 @@ struct SIMDPathTests {
 
     @Test("random pipelines on every path equal the portable pipeline")
     func pipelines() async {
-        await propertyCheck(count: 100, input: Gen.uint64().withoutShrink()) { seed in
+        await propertyCheck(count: 100, input: TestImages.seeds) { seed in
             var rng = SeededRandom(seed: seed)
             let shape = Shape.random(using: &rng, maxSide: 160)
-            let image = Image.random(width: shape.width, height: shape.height, channels: shape.channels, using: &rng)
+            let image = TestImages.random(width: shape.width, height: shape.height, channels: shape.channels, using: &rng)
             let pipeline = Pipeline((0..<Int.random(in: 1...4, using: &rng)).map { _ in
                 let d = Filters.all.randomElement(using: &rng)!
                 return d.make(d.randomParameters(using: &rng, maxHalo: 4))
@@ -108,7 +108,7 @@ struct SIMDPathTests {
         await propertyCheck(count: 300, input: Gen.uint64().withoutShrink()) { seed in
             var rng = SeededRandom(seed: seed)
             let shape = Shape.random(using: &rng, maxSide: 200)
-            var image = Image.random(width: shape.width, height: shape.height, channels: shape.channels, using: &rng)
+            var image = TestImages.random(width: shape.width, height: shape.height, channels: shape.channels, using: &rng)
             if Bool.random(using: &rng) {
                 // Few levels: many equal magnitudes, so every tie rule of the suppression is hit.
                 image.pixels = image.pixels.map { $0 & 0xC0 }

@@ -17,7 +17,7 @@ struct EngineExactnessTests {
     /// A case from `seed`: an image and a rank count, mostly 1 to 7, sometimes up to height + 3.
     static func caseImage(_ rng: inout SeededRandom, maxSide: Int = 200) -> (Image, Int) {
         let shape = TestSupport.Shape.random(using: &rng, maxSide: maxSide)
-        let image = Image.random(width: shape.width, height: shape.height, channels: shape.channels, using: &rng)
+        let image = TestImages.random(width: shape.width, height: shape.height, channels: shape.channels, using: &rng)
         let ranks = Int.random(in: 0..<5, using: &rng) == 0 ? Int.random(in: 1...(shape.height + 3), using: &rng)
             : Int.random(in: 1...7, using: &rng)
         return (image, min(ranks, 24))
@@ -37,7 +37,7 @@ struct EngineExactnessTests {
     @Test("every filter, random parameters, every kernel path", arguments: Filters.all.map(\.name))
     func everyFilter(name: String) async throws {
         let descriptor = Filters.named(name)!
-        await propertyCheck(count: 40, input: Gen.uint64().withoutShrink()) { seed in
+        await propertyCheck(count: 40, input: TestImages.seeds) { seed in
             var rng = SeededRandom(seed: seed)
             let (image, ranks) = Self.caseImage(&rng)
             let parameters = descriptor.randomParameters(using: &rng)
@@ -55,7 +55,7 @@ struct EngineExactnessTests {
 
     @Test("random pipelines of 1-4 filters, wide halo and per stage")
     func pipelines() async {
-        await propertyCheck(count: 120, input: Gen.uint64().withoutShrink()) { seed in
+        await propertyCheck(count: 120, input: TestImages.seeds) { seed in
             var rng = SeededRandom(seed: seed)
             let (image, ranks) = Self.caseImage(&rng, maxSide: 120)
             let specs = (0..<Int.random(in: 1...4, using: &rng)).map { _ in
@@ -78,7 +78,7 @@ struct EngineExactnessTests {
     @Test("every rank count from 1 to height + 3 on one odd-sized image")
     func everyRankCount() throws {
         var rng = SeededRandom(seed: 7)
-        let image = Image.random(width: 37, height: 11, channels: 3, using: &rng)
+        let image = TestImages.random(width: 37, height: 11, channels: 3, using: &rng)
         let specs = Filters.all.filter { $0.make($0.defaults).halo <= 2 }.prefix(3).map { try! FilterSpec(parsing: $0.name) }
         let whole = Pipeline(specs: specs).apply(image)
         for ranks in 1...(image.height + 3) {
@@ -91,7 +91,7 @@ struct EngineExactnessTests {
 
     @Test("canny: random images and thresholds, the ranks' hysteresis == the whole image's")
     func canny() async {
-        await propertyCheck(count: 80, input: Gen.uint64().withoutShrink()) { seed in
+        await propertyCheck(count: 80, input: TestImages.seeds) { seed in
             var rng = SeededRandom(seed: seed)
             let (image, ranks) = Self.caseImage(&rng, maxSide: 160)
             let low = Int.random(in: 0...300, using: &rng), high = low + Int.random(in: 0...400, using: &rng)

@@ -17,7 +17,7 @@ struct EngineFaultTests {
         let harness = try EngineHarness("fault")
         defer { harness.remove() }
         var rng = SeededRandom(seed: 9)
-        let image = Image.random(width: 33, height: 300, channels: 3, using: &rng)
+        let image = TestImages.random(width: 33, height: 300, channels: 3, using: &rng)
         let input = try harness.write(image, as: "in.png", format: .png)
         let ranks = 3
         for (output, settings) in [("out.png", RunSettings(specs: [try FilterSpec(parsing: "sobel")])),
@@ -42,7 +42,7 @@ struct EngineFaultTests {
         let harness = try EngineHarness("batch")
         defer { harness.remove() }
         var rng = SeededRandom(seed: 4)
-        let good = try harness.write(Image.random(width: 20, height: 30, channels: 3, using: &rng), as: "good.png", format: .png)
+        let good = try harness.write(TestImages.random(width: 20, height: 30, channels: 3, using: &rng), as: "good.png", format: .png)
         let bad = harness.path("bad.png")
         try Data("not an image".utf8).write(to: URL(fileURLWithPath: bad))
         let jobs = [ImageJob(input: good, output: harness.path("a.png")), ImageJob(input: bad, output: harness.path("b.png")),

@@ -50,13 +50,13 @@ struct EngineSourceSinkTests {
 
     @Test("every source into every sink, random shapes and rank counts", arguments: ways)
     func everySource(way: Way) async {
-        await propertyCheck(count: 12, input: Gen.uint64().withoutShrink()) { seed in
+        await propertyCheck(count: 12, input: TestImages.seeds) { seed in
             var rng = SeededRandom(seed: seed)
             let tall = way.source == "segments"
             let channels = way.format == .pnm ? [1, 3].randomElement(using: &rng)! : Int.random(in: 1...4, using: &rng)
             let width = Int.random(in: 1...90, using: &rng)
             let height = tall ? Int.random(in: 256...420, using: &rng) : Int.random(in: 1...120, using: &rng)
-            let image = Image.random(width: width, height: height, channels: channels, using: &rng)
+            let image = TestImages.random(width: width, height: height, channels: channels, using: &rng)
             let specs = [try! FilterSpec(parsing: ["sobel", "gaussian:sigma=1.5", "median:size=3", "grayscale"]
                 .randomElement(using: &rng)!)]
             let ranks = Int.random(in: 2...7, using: &rng)
@@ -92,7 +92,7 @@ struct EngineSourceSinkTests {
         let harness = try EngineHarness("lying")
         defer { harness.remove() }
         var rng = SeededRandom(seed: 3)
-        let image = Image.random(width: 40, height: 300, channels: 3, using: &rng)
+        let image = TestImages.random(width: 40, height: 300, channels: 3, using: &rng)
         let input = try Self.input(image, way: Self.ways[2], in: harness)
         let settings = RunSettings(specs: [try FilterSpec(parsing: "sobel")])
         // A good file first: decoded by segments.
@@ -118,7 +118,7 @@ struct EngineSourceSinkTests {
         let harness = try EngineHarness("choice")
         defer { harness.remove() }
         var rng = SeededRandom(seed: 5)
-        let image = Image.random(width: 30, height: 20, channels: 1, using: &rng)
+        let image = TestImages.random(width: 30, height: 20, channels: 1, using: &rng)
         let specs = [try FilterSpec(parsing: "box:size=3")]
         let cases: [(ImageFormat, Int, RunSettings, String)] = [
             (.png, 1, RunSettings(specs: specs), "whole"),

@@ -1,63 +1,7 @@
+// Random filter parameters and failure messages for the property tests (the images and seeds
+// they draw from: TestImages.swift).
 import ImageCore
 import ImageFilters
-import TestSupport
-
-/// SplitMix64: a tiny seeded generator, so every random case is rebuilt from one printed seed.
-public struct SeededRandom: RandomNumberGenerator {
-    public var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
-extension Image {
-    /// Random samples with some structure: flat runs, hard steps and noise, so edge kernels
-    /// see zero, small and saturating responses.
-    public static func random(width: Int, height: Int, channels: Int, using rng: inout SeededRandom) -> Image {
-        var pixels = [UInt8](repeating: 0, count: width * height * channels)
-        let style = Int.random(in: 0..<3, using: &rng)
-        for i in pixels.indices {
-            switch style {
-            case 0: pixels[i] = UInt8.random(in: 0...255, using: &rng)
-            case 1: pixels[i] = (i / channels) % 7 < 3 ? 250 : UInt8.random(in: 0...12, using: &rng)
-            default: pixels[i] = i > 0 && Int.random(in: 0..<4, using: &rng) > 0 ? pixels[i - 1] : .random(in: 0...255, using: &rng)
-            }
-        }
-        return Image(width: width, height: height, channels: channels, pixels: pixels)
-    }
-}
-
-/// One random image shape: mostly small, with the degenerate 1-row and 1-column cases and
-/// occasionally a wide image (about 2000 columns) to exercise long vector loops.
-public struct Shape: CustomStringConvertible {
-    public var width: Int, height: Int, channels: Int
-    public var description: String { "\(width)x\(height)x\(channels)" }
-
-    public static func random(using rng: inout SeededRandom, maxSide: Int = 300) -> Shape {
-        func side() -> Int {
-            switch Int.random(in: 0..<10, using: &rng) {
-            case 0: return 1
-            case 1: return Int.random(in: 2...3, using: &rng)
-            case 2...5: return Int.random(in: 1...40, using: &rng)
-            default: return Int.random(in: 1...maxSide, using: &rng)
-            }
-        }
-        var width = side(), height = side()
-        if Int.random(in: 0..<25, using: &rng) == 0 {
-            width = Int.random(in: 1900...2100, using: &rng); height = min(height, 24)
-        }
-        return Shape(width: width, height: height, channels: Int.random(in: 1...4, using: &rng))
-    }
-
-    public init(width: Int, height: Int, channels: Int) {
-        self.width = width; self.height = height; self.channels = channels
-    }
-}
 
 extension FilterDescriptor {
     /// Parameters drawn uniformly from each spec's range (odd where required), narrowed toward

@@ -57,7 +57,9 @@ int ccodec_jpeg_decode(const uint8_t *data, size_t len, uint64_t max_pixels,
 
 /**
  * Encodes gray (channels 1) or RGB (channels 3) pixels as a baseline JFIF JPEG of the given
- * quality (1...100, clamped), 4:2:0 chroma subsampling for RGB. Sides must be 1...65535.
+ * quality (1...100, clamped), 4:2:0 chroma subsampling for RGB, with libjpeg's standard
+ * Huffman tables and a restart marker after every MCU row (so bands encoded apart by
+ * ccodec_jpeg_encode_band join into these same bytes). Sides must be 1...65500.
  */
 int ccodec_jpeg_encode(const uint8_t *pixels, uint32_t width, uint32_t height, int channels, int quality,
                        uint8_t **out, size_t *out_len, char *msg, size_t msglen);

@@ -4,7 +4,7 @@
 /*
  * CKernels: bandsaw's vector kernels, chosen at run time.
  *
- * ImageCore's Swift kernels are the portable path and the reference: every function here must
+ * ImageFilters' Swift kernels are the portable path and the reference: every function here must
  * give exactly their bits (the exactness suite compares them on every path this CPU supports).
  * Each `ck_*_avx2` function is compiled for AVX2 through a target attribute on the function
  * alone, so the package builds for baseline x86-64 with no special flags, and a caller must ask

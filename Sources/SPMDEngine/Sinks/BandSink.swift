@@ -31,6 +31,7 @@ enum BandSinks {
     static var all: [any BandSink.Type] { [
         PNMRowSink.self,
         PNGPieceSink.self,
+        JPEGPieceSink.self,
     ] }
 
     /// Rank 0: the kind of the sink that writes `output` under `settings`.

@@ -53,6 +53,8 @@ enum BandSources {
         TIFFStripSource.self,
         PNGSegmentSource.self,
         PNGRowSource.self,
+        JPEGRestartSource.self,
+        JPEGSkipSource.self,
     ] }
 
     /// The source's kind for the header.

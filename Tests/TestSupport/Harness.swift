@@ -1,17 +1,24 @@
+// The harness every end-to-end test runs the real executable through.
 import Foundation
-import ImageCore
-import Testing
 
-/// Runs the real `bandsaw` executable, alone or under real `mpirun`, with a timeout.
-enum Harness {
+/// Runs the real `bandsaw` executable, alone or under real `mpirun` (``MPIRun``), with a timeout.
+public enum Harness {
     /// The package root, found from this file's path.
-    static let packageRoot: URL = URL(fileURLWithPath: #filePath)
+    public static let packageRoot: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    static let fixtures = packageRoot.appendingPathComponent("Tests/Fixtures")
+    /// `Tests/Fixtures`, the committed test images.
+    public static let fixtures = packageRoot.appendingPathComponent("Tests/Fixtures")
+
+    /// The Python of the tests that use its libraries (Pillow, numpy, OpenCV): the project's
+    /// virtual environment, which scripts/test.sh fills, else `python3` on PATH.
+    public static let python3: String = {
+        let venv = packageRoot.appendingPathComponent(".venv/bin/python3").path
+        return FileManager.default.isExecutableFile(atPath: venv) ? venv : "python3"
+    }()
 
     /// The built executable: `BANDSAW_BIN`, or the one beside the test bundle (same build).
-    static let executable: String = {
+    public static let executable: String = {
         if let path = ProcessInfo.processInfo.environment["BANDSAW_BIN"] { return path }
         let me = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
                      ?? CommandLine.arguments[0])
@@ -25,7 +32,7 @@ enum Harness {
     }()
 
     /// The environment mpirun needs when tests run as root (as in CI).
-    static var environment: [String: String] {
+    public static var environment: [String: String] {
         var env = ProcessInfo.processInfo.environment
         env["OMPI_ALLOW_RUN_AS_ROOT"] = "1"
         env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
@@ -34,16 +41,21 @@ enum Harness {
         return env
     }
 
-    struct Outcome {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-        var seconds: Double
-        var timedOut: Bool
+    /// How a run ended and what it printed.
+    public struct Outcome: Sendable {
+        /// The exit status (or the terminating signal's, as `Process` reports it).
+        public var status: Int32
+        /// Everything printed on standard output and on standard error.
+        public var stdout: String
+        public var stderr: String
+        /// Wall time from start to exit.
+        public var seconds: Double
+        /// Killed at the timeout.
+        public var timedOut: Bool
     }
 
     /// Runs `arguments[0]` with the rest, killing it (and failing the caller's checks) after `timeout`.
-    static func run(_ arguments: [String], timeout: Double = 120, environment env: [String: String]? = nil) throws -> Outcome {
+    public static func run(_ arguments: [String], timeout: Double = 120, environment env: [String: String]? = nil) throws -> Outcome {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
@@ -86,48 +98,28 @@ enum Harness {
     }
 
     /// `bandsaw ARGS` in one process: the single-rank baseline.
-    static func bandsaw(_ args: [String], timeout: Double = 120) throws -> Outcome {
+    public static func bandsaw(_ args: [String], timeout: Double = 120) throws -> Outcome {
         try run([executable] + args, timeout: timeout)
     }
 
-    /// `mpirun -q -np RANKS bandsaw ARGS` (quiet: no launcher banners on failure).
-    static func mpirun(_ ranks: Int, _ args: [String], timeout: Double = 120, extra: [String] = []) throws -> Outcome {
-        try run(["mpirun", "-q", "--oversubscribe", "--bind-to", "none", "-np", String(ranks)] + extra
-                + [executable] + args, timeout: timeout)
+    /// `mpirun -q -np RANKS bandsaw ARGS` (quiet: no launcher banners on failure), the line
+    /// ``MPIRun`` builds; `variables` are set and exported to every rank (`-x`).
+    public static func mpirun(_ ranks: Int, _ args: [String], timeout: Double = 120,
+                              exporting variables: [String: String] = [:]) throws -> Outcome {
+        var env = environment
+        env.merge(variables) { $1 }
+        let launch = MPIRun(ranks: ranks, exports: variables.keys.sorted())
+        return try run(launch.arguments([executable] + args), timeout: timeout, environment: env)
     }
 
     /// A fresh temporary folder, removed by the caller with `cleanup`.
-    static func temporaryFolder(_ tag: String = "e2e") throws -> URL {
+    public static func temporaryFolder(_ tag: String = "e2e") throws -> URL {
         let url = FileManager.default.temporaryDirectory
             .appendingPathComponent("bandsaw-\(tag)-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }
 
-    static func cleanup(_ url: URL) { try? FileManager.default.removeItem(at: url) }
-
-    static var mpirunAvailable: Bool {
-        (try? run(["mpirun", "--version"], timeout: 20).status) == 0
-    }
-}
-
-/// Deterministic generated images for odd sizes and channel layouts.
-enum GeneratedImages {
-    /// A pattern with edges, gradients and noise, so every filter has something to do.
-    static func make(width: Int, height: Int, channels: Int, seed: UInt64) -> Image {
-        var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
-        var image = Image(width: width, height: height, channels: channels)
-        for y in 0..<height {
-            for x in 0..<width {
-                for c in 0..<channels {
-                    state ^= state << 13; state ^= state >> 7; state ^= state << 17
-                    let stripe = ((x / 3 + y / 5 + c) % 4 == 0) ? 200 : 40
-                    let gradient = (x * 255) / max(1, width) / 2
-                    let noise = Int(state % 32)
-                    image.pixels[(y * width + x) * channels + c] = UInt8(clamping: stripe / 2 + gradient + noise)
-                }
-            }
-        }
-        return image
-    }
+    /// Removes a folder from ``temporaryFolder(_:)`` and everything in it.
+    public static func cleanup(_ url: URL) { try? FileManager.default.removeItem(at: url) }
 }

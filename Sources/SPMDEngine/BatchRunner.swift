@@ -1,0 +1,396 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import ImageCodecs
+import ImageCore
+import ImageFilters
+import MPIKit
+
+/// Runs a list of images on all ranks by a ``Schedule``: images dealt whole to ranks as they
+/// become free (each rank runs the engine alone on a ``SingleRank`` world, so every output has
+/// the bits of a one-process run), then the images banded across all ranks (``SPMDRunner``,
+/// one image at a time, as a single image is always run).
+///
+/// Dealing: rank 0 keeps every worker ``Dealer/ahead`` images ahead and processes images
+/// itself in between, answering the workers' reports between its own images (no dealer
+/// thread: the queue a worker holds covers the time rank 0 spends on one image). A worker that
+/// sees an input file as rank 0 does (same path, size and first KiB) reads it itself, and
+/// writes its output itself when it can read a marker rank 0 wrote in the output folder;
+/// otherwise rank 0 sends the file's stored bytes and receives the encoded output. Pixels never
+/// travel for a dealt image.
+public struct BatchRunner {
+    let world: any Collectives & Messaging
+    let settings: RunSettings
+    let schedule: Schedule
+    let events: RunEvents
+    let fault: FaultInjection?
+    let ahead: Int
+
+    /// - Parameters:
+    ///   - ahead: How many images each worker holds at once (the one it works on included); nil:
+    ///     ``aheadFor(medianBytes:)`` of the batch.
+    public init(world: any Collectives & Messaging, settings: RunSettings, schedule: Schedule = .auto,
+                events: RunEvents = RunEvents(), fault: FaultInjection? = nil, ahead: Int? = nil) {
+        self.world = world; self.settings = settings; self.schedule = schedule; self.events = events
+        self.fault = fault; self.ahead = ahead.map { max(1, $0) } ?? 0
+    }
+
+    /// How many images a worker holds for images of this median size: enough work queued to
+    /// ride out rank 0 being busy with its own image or descheduled on a shared machine (about
+    /// 1 MiB of input: 2 JPEGs of 1600x1200, 8 small PNGs), and few enough that the end of the
+    /// batch stays even (what a worker holds when the queue runs dry, the others cannot take).
+    public static func aheadFor(medianBytes: Int) -> Int { min(8, max(2, (1 << 20) / max(1, medianBytes))) }
+
+    /// Runs rank 0's list (`.worker` elsewhere). A single image or a refused list goes to
+    /// ``SPMDRunner`` as it is; a batch is planned by size and run by the plan.
+    public func run(_ jobs: JobList) throws -> RunOutcome {
+        var plan = BatchPlan(dealt: [], banded: [])
+        var list: [ImageJob] = []
+        var median = 0
+        var header: [Int64] = [0, 0, 0]
+        if case .jobs(let found) = jobs, found.count > 1 {
+            list = found
+            let sizes = found.map { job -> Int in
+                var info = stat()
+                return stat(job.input, &info) == 0 ? Int(info.st_size) : 0
+            }
+            plan = BatchPlan.make(sizes: sizes, ranks: world.size, schedule: schedule)
+            median = sizes.sorted()[sizes.count / 2]
+            header = [1, Int64(plan.dealt.count), Int64(plan.banded.count)]
+        }
+        try world.broadcast(&header)
+        guard header[0] == 1 else {
+            return try SPMDRunner(world: world, settings: settings, events: events, fault: fault).run(jobs)
+        }
+        let start = monotonicSeconds()
+        if world.rank == 0 { events.planned(list.count) }
+        var batch = Batch(ranks: world.size)
+        if header[1] > 0 {
+            if world.rank == 0 {
+                try deal(plan.dealt, of: list, ahead: ahead > 0 ? ahead : Self.aheadFor(medianBytes: median), into: &batch)
+            } else {
+                try work()
+            }
+        }
+        for index in 0..<Int(header[2]) {
+            let job = world.rank == 0 ? list[plan.banded[index]] : nil
+            try band(job, into: &batch)
+        }
+        var report = RunReport(ranks: world.size, halo_mode: settings.haloMode.rawValue,
+                               pipeline: settings.specs.map(\.description).joined(separator: " | "), images: batch.images)
+        if world.rank == 0 {
+            report.schedule = schedule.rawValue
+            report.batch = batch.entries
+            report.rank_load = batch.load
+            report.elapsed_ms = ((monotonicSeconds() - start) * 1_000_000).rounded() / 1000
+        }
+        // Workers learn the worst status from rank 0, so every rank exits alike.
+        var worst: [Int64] = [Int64(batch.worst.rawValue)]
+        try world.broadcast(&worst)
+        return RunOutcome(status: RunStatus(rawValue: Int(worst[0])) ?? .failure, report: report)
+    }
+
+    /// What rank 0 gathers while the batch runs.
+    private struct Batch {
+        var images: [ImageReport] = []
+        var entries: [BatchEntry] = []
+        var load: [RankLoad]
+        var worst = RunStatus.success
+
+        init(ranks: Int) { load = (0..<ranks).map { RankLoad(rank: $0, images: 0, busy_s: 0) } }
+
+        mutating func add(_ entry: BatchEntry, report: ImageReport?, status: RunStatus, allRanks: Bool) {
+            entries.append(entry)
+            if let report { images.append(report) }
+            worst = max(worst, status)
+            for rank in allRanks ? Array(load.indices) : [entry.rank] {
+                load[rank].images += 1
+                load[rank].busy_s = ((load[rank].busy_s + entry.seconds) * 1e6).rounded() / 1e6
+            }
+        }
+    }
+
+    // MARK: - Banded
+
+    /// One image across all ranks (rank 0 holds `job`).
+    private func band(_ job: ImageJob?, into batch: inout Batch) throws {
+        let start = monotonicSeconds()
+        let outcome = try SPMDRunner(world: world, settings: settings, events: events, fault: fault)
+            .run(job.map { .jobs([$0]) } ?? .worker)
+        guard let job else { return }
+        let report = outcome.report.images.first
+        let entry = BatchEntry(input: job.input, output: job.output, rank: 0, schedule: "banded",
+                               status: outcome.status == .success ? "written" : "failed",
+                               seconds: monotonicSeconds() - start, input_access: "read", output_access: "wrote",
+                               megapixels: report.map { Double($0.width * $0.height) / 1e6 } ?? 0)
+        batch.add(entry, report: report, status: outcome.status, allRanks: true)
+        events.ended(entry)
+    }
+
+    // MARK: - Waiting
+
+    /// The next message with `tag` (from any rank: only rank 0 sends jobs, only workers report),
+    /// waited for by polling with a sleep that grows from 20 µs to 1 ms. A blocking MPI receive
+    /// spins on its core the whole time, and a rank waiting that way (rank 0 after its last
+    /// image, a worker at the end) takes CPU from the ranks still working whenever the machine
+    /// has more runnable processes than cores. At most 1 ms is lost per wait, and a worker
+    /// holding images ahead rarely waits at all.
+    private func awaitMessage(tag: Int) throws -> Message {
+        var pause: UInt32 = 20
+        while true {
+            if let message = try world.poll(tag: tag) { return message }
+            usleep(pause)
+            pause = min(pause * 2, 1000)
+        }
+    }
+
+    // MARK: - Rank 0: dealing
+
+    private func deal(_ order: [Int], of list: [ImageJob], ahead: Int, into batch: inout Batch) throws {
+        var dealer = Dealer(images: order, ranks: world.size, ahead: ahead)
+        var sends: [PendingSend] = []
+        var sendsBytes = [Bool](repeating: false, count: world.size)
+        var workerWrites = [Bool](repeating: false, count: world.size)
+        var prints: [Int: FileFingerprint] = [:]
+        func fingerprint(_ index: Int) -> FileFingerprint {
+            if let known = prints[index] { return known }
+            let print = FileFingerprint(path: list[index].input) ?? FileFingerprint(size: -1, hash: 0)
+            prints[index] = print
+            return print
+        }
+        func send(_ order: DealOrder, to rank: Int) throws {
+            sends.append(try world.post(order.wire, to: rank, tag: DealTag.job))
+            // Completed sends free their buffers; the rest progress.
+            sends = try sends.filter { try !$0.isDone() }
+        }
+        func record(_ entry: BatchEntry, _ report: ImageReport?, _ status: RunStatus) {
+            if let report { events.finished(report) }
+            batch.add(entry, report: report, status: status, allRanks: false)
+            events.ended(entry)
+        }
+        func entry(_ index: Int, rank: Int, _ report: ImageReport?, seconds: Double, read: Bool, wrote: Bool) -> BatchEntry {
+            BatchEntry(input: list[index].input, output: list[index].output, rank: rank, schedule: "dealt",
+                       status: report == nil ? "failed" : "written", seconds: seconds,
+                       input_access: read ? "read" : "sent", output_access: wrote ? "wrote" : "sent",
+                       megapixels: report.map { Double($0.width * $0.height) / 1e6 } ?? 0)
+        }
+        /// Hands image `index` to `rank`; an image rank 0 cannot even read for a worker that
+        /// needs its bytes fails here, with the line a one-process run gives, and the worker
+        /// gets the next one instead.
+        func hand(_ index: Int, to rank: Int) throws {
+            var image: Int? = index
+            while let index = image {
+                var bytes: [UInt8]? = nil
+                if sendsBytes[rank] {
+                    do throws(ImageError) { bytes = try readFileBytes(path: list[index].input) } catch {
+                        let failure = Failure(error)
+                        events.failed(failure.message)
+                        record(entry(index, rank: rank, nil, seconds: 0, read: false, wrote: workerWrites[rank]), nil,
+                               failure.status)
+                        image = dealer.done(by: rank)
+                        continue
+                    }
+                }
+                return try send(.job(index: index, job: list[index], fingerprint: fingerprint(index), bytes: bytes,
+                                     writesOutput: workerWrites[rank]), to: rank)
+            }
+        }
+
+        // Can each worker see the files? One probe each, on the first dealt image and a marker
+        // in the output folder.
+        if let first = order.first {
+            let folder = (list[first].output as NSString).deletingLastPathComponent
+            let marker = (folder.isEmpty ? "." : folder) + "/.bandsaw-visible-\(getpid())"
+            let token = "\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+            let wroteMarker = (try? writeFileAtomically(Array(token.utf8), path: marker)) != nil
+            for rank in 1..<world.size {
+                try send(.probe(input: list[first].input, fingerprint: fingerprint(first), marker: wroteMarker ? marker : "",
+                                token: token), to: rank)
+            }
+            for _ in 1..<world.size {
+                let reply = try awaitMessage(tag: DealTag.probe)
+                var reader = WireReader(reply.bytes)
+                sendsBytes[reply.source] = try reader.int() == 0
+                workerWrites[reply.source] = try reader.int() == 1
+            }
+            if wroteMarker { unlink(marker) }
+        }
+
+        for (rank, index) in dealer.opening() { try hand(index, to: rank) }
+        func handle(_ message: Message) throws {
+            let done = try DealReport(wire: message.bytes)
+            let rank = message.source
+            if done.outcome == .needsBytes {
+                // It could not see this file after all: from now on it gets the bytes.
+                sendsBytes[rank] = true
+                return try hand(done.index, to: rank)
+            }
+            let job = list[done.index]
+            var status = done.status
+            var report = done.outcome == .written ? try? JSONDecoder().decode(ImageReport.self, from: Data(done.report)) : nil
+            if done.outcome == .failed {
+                events.failed(done.message)
+            } else if let output = done.output, let failure = commitSent(output, to: job.output) {
+                events.failed(failure.message)
+                status = failure.status
+                report = nil
+            }
+            record(entry(done.index, rank: rank, report, seconds: done.seconds, read: done.readItself,
+                         wrote: done.output == nil), report, status)
+            if let next = dealer.done(by: rank) { try hand(next, to: rank) }
+        }
+
+        while !dealer.finished {
+            while let message = try world.poll(tag: DealTag.done) { try handle(message) }
+            if let index = dealer.forRoot() {
+                let result = processAlone(list[index], fault: soloFault)
+                dealer.rootDone()
+                record(entry(index, rank: 0, result.report, seconds: result.seconds, read: true, wrote: true),
+                       result.report, result.status)
+            } else if !dealer.finished {
+                try handle(try awaitMessage(tag: DealTag.done))
+            }
+        }
+        for rank in 1..<world.size { try send(.stop, to: rank) }
+        for pending in sends { try pending.wait() }
+    }
+
+    /// Rank 0 writes output bytes a worker sent (temporary file, then rename); the failure, if any.
+    private func commitSent(_ bytes: [UInt8], to output: String) -> Failure? {
+        TemporaryFiles.track(temporaryPath(for: output))
+        defer { TemporaryFiles.track(nil) }
+        do throws(ImageError) {
+            let temporary = try writeTemporaryFile(bytes, for: output)
+            do throws(ImageError) { try commitTemporary(temporary, to: output) } catch {
+                unlink(temporary)
+                throw error
+            }
+            return nil
+        } catch {
+            return Failure(error)
+        }
+    }
+
+    // MARK: - One image alone
+
+    /// This rank's injected fault, as rank 0 of its one-rank world (a testing aid).
+    private var soloFault: FaultInjection? {
+        guard var fault, fault.rank == world.rank else { return nil }
+        fault.rank = 0
+        return fault
+    }
+
+    /// `job` through the engine on this rank alone: its status, its report (written only), the
+    /// failure's line (with this rank's number where the engine says rank 0) and the wall time.
+    private func processAlone(_ job: ImageJob, fault: FaultInjection?,
+                              forwardFailures: Bool = true) -> (status: RunStatus, report: ImageReport?, line: String?, seconds: Double) {
+        let start = monotonicSeconds()
+        let lines = Lines()
+        let rank = world.rank
+        let failed = events.failed
+        let local = RunEvents(failed: { line in
+            let named = rank == 0 ? line : line.replacingOccurrences(of: " on rank 0:", with: " on rank \(rank):")
+            lines.append(named)
+            if forwardFailures { failed(named) }
+        })
+        let outcome: RunOutcome
+        do {
+            outcome = try SPMDRunner(world: SingleRank(), settings: settings, events: local, fault: fault).run(.jobs([job]))
+        } catch {
+            let line = "\(job.input): rank \(rank) failed: \(error)"
+            if forwardFailures { failed(line) }
+            return (.failure, nil, line, monotonicSeconds() - start)
+        }
+        return (outcome.status, outcome.status == .success ? outcome.report.images.first : nil, lines.first,
+                monotonicSeconds() - start)
+    }
+
+    // MARK: - Workers
+
+    private func work() throws {
+        var sends: [PendingSend] = []
+        let scratch = FileManager.default.temporaryDirectory.path + "/bandsaw-\(getpid())-rank\(world.rank)"
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        func report(_ done: DealReport) throws {
+            sends.append(try world.post(done.wire, to: 0, tag: DealTag.done))
+            sends = try sends.filter { try !$0.isDone() }
+        }
+        loop: while true {
+            let message = try awaitMessage(tag: DealTag.job)
+            switch try DealOrder(wire: message.bytes) {
+            case .stop:
+                break loop
+            case .probe(let input, let print, let marker, let token):
+                let sees = FileFingerprint(path: input) == print
+                let writes = !marker.isEmpty && (try? readFileBytes(path: marker)) == Array(token.utf8)
+                var w = WireWriter()
+                w.int(sees ? 1 : 0); w.int(writes ? 1 : 0)
+                sends.append(try world.post(w.bytes, to: 0, tag: DealTag.probe))
+            case .job(let index, let job, let print, let bytes, let writesOutput):
+                if bytes == nil, FileFingerprint(path: job.input) != print {
+                    try report(DealReport(index: index, outcome: .needsBytes))
+                    continue
+                }
+                try report(processDealt(index: index, job: job, bytes: bytes, writesOutput: writesOutput, scratch: scratch))
+            }
+        }
+        for pending in sends { try pending.wait() }
+    }
+
+    /// A dealt image on this worker: read from its path or from the sent bytes (kept in a
+    /// scratch file under the input's own name, so every message reads as on one process),
+    /// written in place or encoded into a scratch file whose bytes go back to rank 0.
+    private func processDealt(index: Int, job: ImageJob, bytes: [UInt8]?, writesOutput: Bool,
+                              scratch: String) -> DealReport {
+        var local = job
+        if bytes != nil || !writesOutput {
+            try? FileManager.default.createDirectory(atPath: scratch + "/in", withIntermediateDirectories: true)
+            try? FileManager.default.createDirectory(atPath: scratch + "/out", withIntermediateDirectories: true)
+        }
+        if let bytes {
+            local.input = scratch + "/in/" + (job.input as NSString).lastPathComponent
+            if (try? writeFileAtomically(bytes, path: local.input)) == nil {
+                return DealReport(index: index, outcome: .failed, status: .failure,
+                                  message: "\(job.input): rank \(world.rank) cannot keep the file it was sent")
+            }
+        }
+        if !writesOutput { local.output = scratch + "/out/" + (job.output as NSString).lastPathComponent }
+        defer {
+            if local.input != job.input { unlink(local.input) }
+            if local.output != job.output { unlink(local.output) }
+        }
+        let result = processAlone(local, fault: soloFault, forwardFailures: false)
+        func restored(_ text: String) -> String {
+            text.replacingOccurrences(of: local.input, with: job.input).replacingOccurrences(of: local.output, with: job.output)
+        }
+        guard result.status == .success, var report = result.report else {
+            return DealReport(index: index, outcome: .failed, status: result.status,
+                              message: restored(result.line ?? "\(job.input): failed on rank \(world.rank)"),
+                              seconds: result.seconds, readItself: bytes == nil)
+        }
+        report.input = job.input
+        report.output = job.output
+        var output: [UInt8]? = nil
+        if !writesOutput {
+            guard let encoded = try? readFileBytes(path: local.output) else {
+                return DealReport(index: index, outcome: .failed, status: .failure,
+                                  message: "\(job.output): rank \(world.rank) lost its encoded output",
+                                  seconds: result.seconds, readItself: bytes == nil)
+            }
+            output = encoded
+        }
+        let json = (try? JSONEncoder().encode(report)).map { Array($0) } ?? []
+        return DealReport(index: index, outcome: .written, seconds: result.seconds, readItself: bytes == nil,
+                          report: json, output: output)
+    }
+}
+
+/// Lines appended from a callback.
+private final class Lines: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: [String] = []
+
+    func append(_ line: String) { lock.lock(); stored.append(line); lock.unlock() }
+    var first: String? { lock.lock(); defer { lock.unlock() }; return stored.first }
+}
