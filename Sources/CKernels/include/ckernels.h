@@ -29,6 +29,9 @@ void ck_invert_avx2(const uint8_t *src, uint8_t *dst, size_t pixels, int channel
 /** Luma `(77 R + 150 G + 29 B + 128) >> 8` of `pixels` RGB (3) or RGBA (4) pixels. */
 void ck_luma_avx2(const uint8_t *src, uint8_t *dst, size_t pixels, int channels);
 
+/** The same luma as 16-bit integers (for canny). */
+void ck_luma16_avx2(const uint8_t *src, int16_t *dst, size_t pixels, int channels);
+
 /** 255 where the luma (channel 0 for 1 or 2 channels) is >= `level`, else 0. */
 void ck_threshold_avx2(const uint8_t *src, uint8_t *dst, size_t pixels, int channels, int level);
 

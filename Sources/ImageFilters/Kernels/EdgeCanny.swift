@@ -105,8 +105,12 @@ struct CannyKernel: NonLocalKernel {
             func lumaRow(_ r: Int) -> UnsafeMutablePointer<Int16> {
                 let p = lumaBuffer.baseAddress! + (r % 3) * padded + 1
                 if lumaHeld[r % 3] != r {
-                    edgeLuma(src.baseAddress! + (r - input.firstRow) * input.rowBytes, channels: input.channels,
-                             width: width, into: p)
+                    let row = src.baseAddress! + (r - input.firstRow) * input.rowBytes
+                    if vector && input.channels >= 3 {
+                        VectorKernels.luma16(row, p, pixels: width, channels: input.channels)
+                    } else {
+                        edgeLuma(row, channels: input.channels, width: width, into: p)
+                    }
                     p[-1] = p[0]
                     p[width] = p[width - 1]
                     lumaHeld[r % 3] = r

@@ -21,6 +21,14 @@ enum VectorKernels {
         #endif
     }
 
+    static func luma16(_ src: UnsafePointer<UInt8>, _ dst: UnsafeMutablePointer<Int16>, pixels: Int, channels: Int) {
+        #if arch(x86_64)
+        ck_luma16_avx2(src, dst, pixels, Int32(channels))
+        #else
+        unavailable()
+        #endif
+    }
+
     static func threshold(_ src: UnsafePointer<UInt8>, _ dst: UnsafeMutablePointer<UInt8>, pixels: Int, channels: Int,
                           level: Int) {
         #if arch(x86_64)
