@@ -51,6 +51,7 @@ deps_test_needs=(
     "procps cmd:pgrep"
     "python3-venv venv:python3"
     "curl cmd:curl"
+    "libjpeg-turbo-progs cmd:cjpeg"
     "chromium cmd:chromium"
     "chromium-driver cmd:chromedriver"
 )
