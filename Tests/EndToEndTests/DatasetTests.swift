@@ -213,13 +213,16 @@ struct DatasetHostTests {
     func bytesAcrossHosts() throws {
         let cluster = try NamespaceCluster(hosts: 3)
         defer { cluster.tearDown() }
-        let input = try DatasetTests.makeFolder(cluster.folder, count: 12, seed: 17)
-        let one = cluster.folder.appendingPathComponent("one")
+        // The data lives in a folder of its own: the cluster folder also holds every host's Open
+        // MPI session folder, which the workers must keep seeing (PMIx attaches to it in MPI_Init).
+        let data = cluster.folder.appendingPathComponent("data")
+        let input = try DatasetTests.makeFolder(data, count: 12, seed: 17)
+        let one = data.appendingPathComponent("one")
         #expect(try Harness.bandsaw([input.path, "-o", one.path, "-q"]).status == 0)
-        let out = cluster.folder.appendingPathComponent("out")
-        let reportFile = cluster.folder.appendingPathComponent("r.json")
+        let out = data.appendingPathComponent("out")
+        let reportFile = data.appendingPathComponent("r.json")
         let args = [input.path, "-o", out.path, "-q", "--schedule", "images", "--report", reportFile.path]
-        let hidden = "mount -t tmpfs tmpfs '\(cluster.folder.path)' && exec '\(Harness.executable)' "
+        let hidden = "mount -t tmpfs tmpfs '\(data.path)' && exec '\(Harness.executable)' "
             + args.map { "'\($0)'" }.joined(separator: " ")
         let run = try Harness.run(cluster.mpirunArguments(ranks: 1) + args + [":", "-np", "2", "unshare", "-m", "sh", "-c", hidden],
                                   timeout: 180, environment: cluster.environment)
