@@ -64,12 +64,12 @@ struct EngineBatchTests {
         #expect(pair.opening().map(\.image) == [0] && pair.forRoot() == 1)
     }
 
-    @Test("workers hold about 1 MiB of input ahead: 2 to 8 images")
+    @Test("workers hold about 2 MiB of input ahead: 4 to 8 images")
     func aheadBySize() {
-        #expect(BatchRunner.aheadFor(medianBytes: 450_000) == 2)
-        #expect(BatchRunner.aheadFor(medianBytes: 140_000) == 7)
+        #expect(BatchRunner.aheadFor(medianBytes: 450_000) == 4)
+        #expect(BatchRunner.aheadFor(medianBytes: 300_000) == 6)
         #expect(BatchRunner.aheadFor(medianBytes: 2_000) == 8)
-        #expect(BatchRunner.aheadFor(medianBytes: 64 << 20) == 2)
+        #expect(BatchRunner.aheadFor(medianBytes: 64 << 20) == 4)
         #expect(BatchRunner.aheadFor(medianBytes: 0) == 8)
     }
 
