@@ -206,6 +206,7 @@ public final class HTTPService: Sendable {
             headers[HTTPField.Name("Server-Timing")!] = result.phases
                 .map { "\($0.name);dur=\(String(format: "%.3f", $0.milliseconds))" }.joined(separator: ", ")
         }
+        if let rank = result.rank { headers[HTTPField.Name("Bandsaw-Rank")!] = rank }
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: result.body)))
     }
 

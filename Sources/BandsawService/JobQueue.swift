@@ -30,7 +30,8 @@ public final class QueuedJob: @unchecked Sendable {
 public final class JobQueue: @unchecked Sendable {
     private let condition = NSCondition()
     private var waiting: [QueuedJob] = []
-    private var running: QueuedJob? = nil
+    /// The job or batch the MPI thread is running.
+    private var running: [QueuedJob] = []
     private var closedWith: JobResult? = nil
     /// Jobs that may wait behind the running one.
     public let capacity: Int
@@ -72,12 +73,29 @@ public final class JobQueue: @unchecked Sendable {
 
     /// The next job, blocking while there is none; nil once the queue is closed. The job
     /// returned is the running one until the next call.
-    public func next() -> QueuedJob? {
+    public func next() -> QueuedJob? { nextBatch(limit: 1).first }
+
+    /// The oldest waiting job and, up to `limit` in all, the other waiting jobs with the same
+    /// options and format (in order of arrival), blocking while none waits; empty once the
+    /// queue is closed. They are the running jobs until the next call. Jobs with another
+    /// pipeline keep their places and lead a later batch.
+    public func nextBatch(limit: Int) -> [QueuedJob] {
         condition.lock(); defer { condition.unlock() }
-        running = nil
+        running = []
         while waiting.isEmpty && closedWith == nil { condition.wait() }
-        guard closedWith == nil else { return nil }
-        running = waiting.removeFirst()
+        guard closedWith == nil else { return [] }
+        let lead = waiting.removeFirst()
+        let first = lead.request
+        running = [lead]
+        var kept: [QueuedJob] = []
+        for job in waiting {
+            if running.count < limit && job.request.options == first.options && job.request.format == first.format {
+                running.append(job)
+            } else {
+                kept.append(job)
+            }
+        }
+        waiting = kept
         return running
     }
 
@@ -86,7 +104,7 @@ public final class JobQueue: @unchecked Sendable {
     public func close(with result: JobResult, includingRunning: Bool = false) {
         condition.lock()
         if closedWith == nil { closedWith = result }
-        let refused = waiting + (includingRunning ? [running].compactMap { $0 } : [])
+        let refused = waiting + (includingRunning ? running : [])
         waiting = []
         condition.broadcast()
         condition.unlock()
@@ -96,6 +114,6 @@ public final class JobQueue: @unchecked Sendable {
     /// Whether a job is running now.
     public var isBusy: Bool {
         condition.lock(); defer { condition.unlock() }
-        return running != nil
+        return !running.isEmpty
     }
 }

@@ -25,6 +25,9 @@ public struct JobResult: Sendable {
     public var phases: [(name: String, milliseconds: Double)]
     /// The engine's JSON report of the image (nil when it failed).
     public var report: String?
+    /// Which rank processed the image: its number when the image was dealt whole to one rank
+    /// (a batch), `all` when it was banded across every rank; sent as `Bandsaw-Rank`.
+    public var rank: String?
 
     public init(status: Int, body: [UInt8] = [], error: String? = nil,
                 phases: [(name: String, milliseconds: Double)] = [], report: String? = nil) {

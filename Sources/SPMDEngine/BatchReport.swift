@@ -18,6 +18,9 @@ public struct BatchEntry: Codable, Sendable, Equatable {
     public var output_access: String
     /// Megapixels of the image (0 when it failed before its size was known).
     public var megapixels: Double
+    /// The image's own exit status (``RunStatus``), so that a caller answering per image (the
+    /// service) tells a bad image from an internal failure; set when the entry is recorded.
+    public var exit: Int? = nil
 }
 
 /// One rank's share of a batch: the images it processed and its time spent on them.

@@ -125,7 +125,8 @@ public struct BatchRunner {
         let entry = BatchEntry(input: job.input, output: job.output, rank: 0, schedule: "banded",
                                status: outcome.status == .success ? "written" : "failed",
                                seconds: monotonicSeconds() - start, input_access: "read", output_access: "wrote",
-                               megapixels: report.map { Double($0.width * $0.height) / 1e6 } ?? 0)
+                               megapixels: report.map { Double($0.width * $0.height) / 1e6 } ?? 0,
+                               exit: outcome.status.rawValue)
         batch.add(entry, report: report, status: outcome.status, allRanks: true)
         events.ended(entry)
     }
@@ -167,6 +168,8 @@ public struct BatchRunner {
             sends = try sends.filter { try !$0.isDone() }
         }
         func record(_ entry: BatchEntry, _ report: ImageReport?, _ status: RunStatus) {
+            var entry = entry
+            entry.exit = status.rawValue
             if let report { events.finished(report) }
             batch.add(entry, report: report, status: status, allRanks: false)
             events.ended(entry)

@@ -113,7 +113,7 @@ struct ServeCommand: ParsableCommand {
             if world.rank == 0 {
                 return try ServiceRoot(world: world, options: options, peers: peers, scratch: scratchFolder).run()
             }
-            return try ServiceWorker(world: world).run()
+            return try ServiceWorker(world: world, maxPixels: maxPixels).run()
         }
         if status != .success { throw ExitCode(status.rawValue) }
     }

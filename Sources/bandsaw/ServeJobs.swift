@@ -14,6 +14,9 @@ import SPMDEngine
 enum ServeWord: Int64 {
     case stop = 0
     case job = 1
+    /// Several jobs with one descriptor follow, run as a batch (``ServeBatch``): the
+    /// descriptor, then their count.
+    case batch = 2
 }
 
 /// A job as every rank receives it: the command line's options and the output format.
@@ -46,6 +49,8 @@ struct JobDescriptor: Codable {
 /// each job's share, keeps its process between jobs.
 struct ServiceWorker {
     let world: Communicator
+    /// `--max-pixels`, which a worker checks itself for the images dealt to it.
+    let maxPixels: Int
 
     func run() throws -> ExitStatus {
         // Only rank 0 decides when the service ends; the launcher kills a worker it wants gone.
@@ -54,12 +59,20 @@ struct ServiceWorker {
         while true {
             var word: [Int64] = [ServeWord.stop.rawValue]
             try world.broadcastWaiting(&word)
-            guard ServeWord(rawValue: word[0]) == .job else { return .success }
+            guard let next = ServeWord(rawValue: word[0]), next != .stop else { return .success }
             var bytes: [UInt8] = []
             try world.broadcast(bytes: &bytes)
             let descriptor = try JSONDecoder().decode(JobDescriptor.self, from: Data(bytes))
-            let settings = try descriptor.command().settings()
-            _ = try SPMDRunner(world: world, settings: settings, fault: FaultInjection.fromEnvironment).run(.worker)
+            var settings = try descriptor.command().settings()
+            settings.maxPixels = maxPixels
+            if next == .batch {
+                var count: [Int64] = [0]
+                try world.broadcast(&count)
+                _ = try BatchRunner(world: world, settings: settings, schedule: ServeBatch.schedule,
+                                    fault: FaultInjection.fromEnvironment).run(.worker)
+            } else {
+                _ = try SPMDRunner(world: world, settings: settings, fault: FaultInjection.fromEnvironment).run(.worker)
+            }
         }
     }
 }
@@ -68,19 +81,13 @@ struct ServiceWorker {
 /// line would run it, the output read back, the folder removed whatever happens.
 enum JobRunner {
     static func run(_ request: JobRequest, maxPixels: Int, scratch: String, world: Communicator) throws -> JobResult {
-        guard let folder = makePrivateFolder(in: scratch) else {
-            return .failure(500, "cannot create a temporary folder: \(String(cString: strerror(errno)))")
+        let stored = JobFolder.make(for: request, in: scratch)
+        guard case .success(let job) = stored else {
+            if case .failure(let failure) = stored { return failure.result }
+            return .failure(500, "cannot store the upload")
         }
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        let input = folder + "/upload", output = folder + "/output.\(request.format)"
-        let report = folder + "/report.json"
-        // A scratch file, read once and removed: no fsync (the engine syncs its output).
-        guard let handle = FileHandle(forWritingAtPath: input) ?? {
-            FileManager.default.createFile(atPath: input, contents: nil, attributes: [.posixPermissions: 0o600])
-            return FileHandle(forWritingAtPath: input)
-        }(), (try? handle.write(contentsOf: request.upload)) != nil, (try? handle.close()) != nil else {
-            return .failure(500, "cannot store the upload in \(scratch)")
-        }
+        defer { job.remove() }
+        let folder = job.path, input = job.input, output = job.output
         var settings = try JobDescriptor(options: request.options, format: request.format)
             .command(input: input, output: output).settings()
         settings.maxPixels = maxPixels
@@ -96,9 +103,16 @@ enum JobRunner {
             return .failure(httpStatus(outcome.status, line ?? ""), line ?? "the job failed (status \(outcome.status))")
         }
         guard let bytes = try? readFileBytes(path: output) else { return .failure(500, "the output was not written") }
+        var result = JobResult(status: 200, body: bytes, phases: phases(of: image), report: outcome.report.json)
+        result.rank = "all"
+        return result
+    }
+
+    /// The `Server-Timing` phases of `image`: each phase's slowest-rank time in ms, then the total.
+    static func phases(of image: ImageReport) -> [(name: String, milliseconds: Double)] {
         var phases = Phase.allCases.map { (name: $0.name, milliseconds: image.phases.max[$0.rawValue] * 1000) }
         phases.append((name: "total", milliseconds: image.phases.total * 1000))
-        return JobResult(status: 200, body: bytes, phases: phases, report: outcome.report.json)
+        return phases
     }
 
     /// The HTTP status for a failed job, from the exit status and the line the engine printed.
@@ -125,6 +139,42 @@ enum JobRunner {
             mkdtemp(buffer.baseAddress!).map { String(cString: $0) }
         }
     }
+}
+
+/// A job's private folder on rank 0, holding its upload as `upload` and its output.
+struct JobFolder {
+    /// The folder (mode 0700).
+    let path: String
+    /// Where the job's output goes.
+    let output: String
+    /// The stored upload.
+    var input: String { path + "/upload" }
+
+    /// A job that could not be stored: the answer its client gets.
+    struct Failure: Error { let result: JobResult }
+
+    /// A new private folder in `scratch` with `request`'s upload stored in it.
+    static func make(for request: JobRequest, in scratch: String) -> Result<JobFolder, Failure> {
+        guard let path = JobRunner.makePrivateFolder(in: scratch) else {
+            return .failure(Failure(result: .failure(500, "cannot create a temporary folder: \(String(cString: strerror(errno)))")))
+        }
+        let folder = JobFolder(path: path, output: path + "/output.\(request.format)")
+        // A scratch file, read once and removed: no fsync (the engine syncs its output).
+        guard let handle = FileHandle(forWritingAtPath: folder.input) ?? {
+            FileManager.default.createFile(atPath: folder.input, contents: nil, attributes: [.posixPermissions: 0o600])
+            return FileHandle(forWritingAtPath: folder.input)
+        }(), (try? handle.write(contentsOf: request.upload)) != nil, (try? handle.close()) != nil else {
+            folder.remove()
+            return .failure(Failure(result: .failure(500, "cannot store the upload in \(scratch)")))
+        }
+        return .success(folder)
+    }
+
+    /// Removes the folder and everything in it.
+    func remove() { try? FileManager.default.removeItem(atPath: path) }
+
+    /// `line` with the folder's paths as the client knows them (its file is `upload`).
+    func clientLine(_ line: String) -> String { line.replacingOccurrences(of: path + "/", with: "") }
 }
 
 /// The one line an image failed with, handed over from the engine's event.

@@ -8,7 +8,8 @@ import MPIKit
 import SPMDEngine
 
 /// Rank 0 of the service: the HTTP server on threads of its own, and this (the MPI) thread
-/// taking jobs from the queue, telling every rank what comes next and running its share.
+/// taking jobs from the queue (several at once when they share a pipeline), telling every rank
+/// what comes next and running its share.
 struct ServiceRoot {
     let world: Communicator
     let options: ServiceOptions
@@ -41,19 +42,19 @@ struct ServiceRoot {
             stopper.lost("node lost\(queue.isBusy ? " during the job" : ""): \(what); the service is stopping")
         }
 
-        while let job = queue.next() {
-            var word: [Int64] = [ServeWord.job.rawValue]
-            try world.broadcastWaiting(&word)
-            var bytes = Array((try JSONEncoder().encode(JobDescriptor(options: job.request.options, format: job.request.format))))
-            try world.broadcast(bytes: &bytes)
+        // One rank has no one to deal to: every job runs alone, as the command line would.
+        let limit = world.size > 1 ? ServeBatch.limit : 1
+        while true {
+            let jobs = queue.nextBatch(limit: limit)
+            if jobs.isEmpty { break }
             do {
-                job.finish(try JobRunner.run(job.request, maxPixels: options.maxPixels, scratch: scratch, world: world))
+                try run(jobs)
             } catch let error as MPIError {
                 // The ranks can no longer agree: answer, then leave without MPI_Finalize (it
                 // would wait for the lost rank).
                 stopper.lost("node lost during the job: \(error)")
             } catch {
-                job.finish(.failure(500, "\(error)"))
+                for job in jobs { job.finish(.failure(500, "\(error)")) }
             }
         }
         var stop: [Int64] = [ServeWord.stop.rawValue]
@@ -61,6 +62,56 @@ struct ServiceRoot {
         Task.detached { await http.stop() }
         _ = ended.wait(timeout: .now() + 5)
         return failure.isSet ? .failure : .success
+    }
+}
+
+extension ServiceRoot {
+    /// Runs jobs that share one descriptor: one alone (banded across every rank, as today), or
+    /// several stored first and then run as a batch (``ServeBatch``) when at least two could be
+    /// stored.
+    private func run(_ jobs: [QueuedJob]) throws {
+        let descriptor = JobDescriptor(options: jobs[0].request.options, format: jobs[0].request.format)
+        var stored: [(job: QueuedJob, folder: JobFolder)] = []
+        if jobs.count > 1 {
+            for job in jobs {
+                switch JobFolder.make(for: job.request, in: scratch) {
+                case .success(let folder): stored.append((job, folder))
+                case .failure(let failure): job.finish(failure.result)
+                }
+            }
+        }
+        guard stored.count > 1 else {
+            for entry in stored { entry.folder.remove() }
+            for job in jobs where jobs.count == 1 || stored.contains(where: { $0.job === job }) {
+                try runAlone(job, descriptor)
+            }
+            return
+        }
+        try tell(.batch, descriptor)
+        var count: [Int64] = [Int64(stored.count)]
+        try world.broadcast(&count)
+        try ServeBatch.run(stored.map(\.job), folders: stored.map(\.folder), descriptor: descriptor,
+                           maxPixels: options.maxPixels, world: world)
+    }
+
+    /// One job banded across every rank.
+    private func runAlone(_ job: QueuedJob, _ descriptor: JobDescriptor) throws {
+        try tell(.job, descriptor)
+        do {
+            job.finish(try JobRunner.run(job.request, maxPixels: options.maxPixels, scratch: scratch, world: world))
+        } catch let error as MPIError {
+            throw error
+        } catch {
+            job.finish(.failure(500, "\(error)"))
+        }
+    }
+
+    /// Wakes every rank with `word`, then sends the jobs' descriptor.
+    private func tell(_ word: ServeWord, _ descriptor: JobDescriptor) throws {
+        var raw: [Int64] = [word.rawValue]
+        try world.broadcastWaiting(&raw)
+        var bytes = Array(try JSONEncoder().encode(descriptor))
+        try world.broadcast(bytes: &bytes)
     }
 }
 

@@ -1,0 +1,124 @@
+import Foundation
+import ImageCodecs
+import ImageCore
+import TestSupport
+import Testing
+
+/// Jobs that wait together with one pipeline are dealt across the ranks as a batch: each gets
+/// the one-process command line's bytes (or its own error), and more than one rank serves them.
+extension ServeTests {
+    /// Keeps the service busy with a slow job of a pipeline no burst uses, so that a burst sent
+    /// meanwhile waits in the queue and is taken as batches; the blocker's reply comes back
+    /// through `done`.
+    static func block(_ service: ServeProcess, in folder: URL) throws -> DispatchGroup {
+        let big = folder.appendingPathComponent("blocker.png")
+        try writeImage(TestImages.stripes(width: 2400, height: 2400, channels: 3, seed: 11), path: big.path)
+        let done = DispatchGroup()
+        done.enter()
+        DispatchQueue.global().async {
+            let reply = try? service.process(big, "op=median:size=7&op=gaussian:sigma=3&format=png")
+            #expect(reply?.status == 200, "the blocker: \(reply?.status ?? 0) \(reply?.text ?? "")")
+            done.leave()
+        }
+        #expect(try service.waitUntilBusy(), "the blocker never ran")
+        return done
+    }
+
+    /// `count` distinct JPEG photos-like inputs of about `width` x `height`.
+    static func burstInputs(_ count: Int, width: Int, height: Int, in folder: URL) throws -> [URL] {
+        try (0..<count).map { i in
+            let url = folder.appendingPathComponent("in-\(i).jpg")
+            try writeImage(TestImages.stripes(width: width + 8 * i, height: height + 4 * i, channels: 3, seed: UInt64(40 + i)),
+                           path: url.path)
+            return url
+        }
+    }
+
+    @Test("a burst of 10 clients, one pipeline, one bad upload: dealt across 3 ranks, one-process bytes, the bad one its 4xx", .needsMPIRun)
+    func burstDealt() throws {
+        let service = try ServeProcess(ranks: 3)
+        defer { service.stop() }
+        let folder = try Harness.temporaryFolder("serve-burst")
+        defer { Harness.cleanup(folder) }
+        let bad = Harness.fixtures.appendingPathComponent("bad/truncated.png")
+        var list = try Self.burstInputs(9, width: 320, height: 240, in: folder)
+        list.insert(bad, at: 4)
+        let inputs = list
+        let query = "op=sobel&format=jpg"
+        let blocker = try Self.block(service, in: folder)
+        let replies = LockedReplies()
+        DispatchQueue.concurrentPerform(iterations: inputs.count) { i in
+            replies.set(i, try? service.process(inputs[i], query))
+        }
+        blocker.wait()
+
+        var ranks: Set<String> = []
+        for (i, input) in inputs.enumerated() where input != bad {
+            let cli = try CommandLine1.run(input, format: "jpg", ["--op", "sobel"], in: folder, ranks: 1)
+            let reply = replies.get(i)
+            #expect(reply?.status == 200 && cli.bytes != nil && reply?.body == cli.bytes,
+                    "\(input.lastPathComponent): \(reply?.status ?? 0) \(reply?.text.prefix(200) ?? "")")
+            let timing = reply?.headers["server-timing"] ?? ""
+            #expect(timing.contains("read;dur=") && timing.contains("total;dur="), "\(input.lastPathComponent): \(timing)")
+            if let rank = reply?.headers["bandsaw-rank"] { ranks.insert(rank) }
+        }
+        // Dealt: more than one rank served the burst, and not only by banding.
+        #expect(ranks.subtracting(["all"]).count >= 2, "ranks that served: \(ranks.sorted())")
+
+        // The bad upload: the status and line it gets alone, and the command line's line.
+        let failed = replies.get(4)
+        let alone = try service.process(bad, query)
+        #expect(failed?.status == 422 && failed?.status == alone.status, "\(failed?.status ?? 0) vs \(alone.status)")
+        #expect(failed?.error != nil && failed?.error == alone.error, "\(failed?.text ?? "") vs \(alone.text)")
+        #expect(failed?.error == (try Self.cliError(bad, format: "jpg", ["--op", "sobel"], in: folder)))
+        #expect(failed?.headers["content-type"] == "application/json")
+
+        // Nothing of the batch is left on disk, and the service still serves.
+        #expect(service.leftovers.isEmpty, "\(service.leftovers)")
+        #expect(try service.request("/v1/health").status == 200)
+    }
+
+    @Test("mixed pipelines in one burst: every job gets its own pipeline's bytes", .needsMPIRun)
+    func burstMixedPipelines() throws {
+        let service = try ServeProcess(ranks: 2)
+        defer { service.stop() }
+        let folder = try Harness.temporaryFolder("serve-mixed")
+        defer { Harness.cleanup(folder) }
+        let inputs = try Self.burstInputs(12, width: 256, height: 200, in: folder)
+        // Three pipelines interleaved (two batches and a lone job), and two qualities of one
+        // pipeline, which must not share a batch either.
+        let queries = inputs.indices.map { i -> [String] in
+            switch i % 4 {
+            case 0: return ["sobel"]
+            case 1: return ["invert", "box:size=3"]
+            case 2: return i == 2 ? ["gaussian:sigma=1.5"] : ["sobel"]
+            default: return ["invert", "box:size=3", "--quality", "60"]
+            }
+        }
+        @Sendable func httpQuery(_ args: [String]) -> String {
+            var parts: [String] = []
+            var it = args.makeIterator()
+            while let arg = it.next() {
+                if arg == "--quality", let q = it.next() { parts.append("quality=" + q) } else { parts.append("op=" + arg) }
+            }
+            return (parts + ["format=jpg"]).joined(separator: "&")
+        }
+        let blocker = try Self.block(service, in: folder)
+        let replies = LockedReplies()
+        DispatchQueue.concurrentPerform(iterations: inputs.count) { i in
+            replies.set(i, try? service.process(inputs[i], httpQuery(queries[i])))
+        }
+        blocker.wait()
+        var dealt = 0
+        for (i, input) in inputs.enumerated() {
+            let args = queries[i].flatMap { $0 == "--quality" || Int($0) != nil ? [$0] : ["--op", $0] }
+            let cli = try CommandLine1.run(input, format: "jpg", args, in: folder, ranks: 1)
+            let reply = replies.get(i)
+            #expect(reply?.status == 200 && cli.bytes != nil && reply?.body == cli.bytes,
+                    "\(input.lastPathComponent) \(httpQuery(queries[i])): \(reply?.status ?? 0)")
+            if let rank = reply?.headers["bandsaw-rank"], rank != "all" { dealt += 1 }
+        }
+        #expect(dealt >= 2, "no job of the burst was dealt")
+        #expect(service.leftovers.isEmpty, "\(service.leftovers)")
+    }
+}
