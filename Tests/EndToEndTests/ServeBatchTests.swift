@@ -132,4 +132,88 @@ extension ServeTests {
         #expect(dealt >= 2, "no job of the burst was dealt")
         #expect(service.leftovers.isEmpty, "\(service.leftovers)")
     }
+
+    /// Queues `inputs` (one pipeline) behind a blocker and waits until they run as one batch
+    /// (all taken from the queue, the service busy); their replies arrive in `replies`. Whether
+    /// the batch was seen running comes back with the group that ends with the replies.
+    static func startBatch(_ service: ServeProcess, _ inputs: [URL], query: String, in folder: URL,
+                           replies: LockedReplies) throws -> (group: DispatchGroup, running: Bool) {
+        let blocker = try block(service, in: folder)
+        let group = DispatchGroup()
+        for (i, input) in inputs.enumerated() {
+            group.enter()
+            Thread { replies.set(i, try? service.process(input, query)); group.leave() }.start()
+        }
+        func health() -> [String: Any] {
+            let reply = try? service.request("/v1/health", timeout: 5)
+            return reply.flatMap { try? JSONSerialization.jsonObject(with: $0.body) as? [String: Any] } ?? [:]
+        }
+        let deadline = Date().addingTimeInterval(60)
+        while (health()["queue"] as? Int ?? 0) < inputs.count && Date() < deadline { usleep(10_000) }
+        blocker.wait()
+        while Date() < deadline {
+            let now = health()
+            if now["queue"] as? Int == 0 && now["busy"] as? Bool == true { return (group, true) }
+            usleep(5_000)
+        }
+        return (group, false)
+    }
+
+    @Test("SIGTERM to rank 0 mid-batch: every job of the batch is answered right, every rank exits 0", .needsMPIRun)
+    func sigtermDrainsBatch() throws {
+        let service = try ServeProcess()
+        defer { service.stop() }
+        let folder = try Harness.temporaryFolder("serve-batch-drain")
+        defer { Harness.cleanup(folder) }
+        let inputs = try Self.burstInputs(8, width: 500, height: 400, in: folder)
+        let replies = LockedReplies()
+        let ranks = service.ranks
+        let rank0 = try #require(service.rank0)
+        let (group, running) = try Self.startBatch(service, inputs, query: "op=median:size=5&format=jpg", in: folder, replies: replies)
+        #expect(running, "the batch was not seen running")
+        let sent = Date()
+        kill(rank0, SIGTERM)
+        let status = service.wait(seconds: 15)
+        let seconds = Date().timeIntervalSince(sent)
+        group.wait()
+        #expect(status == 0, "exit \(String(describing: status)): \(service.stderr)")
+        #expect(seconds < 10, "took \(seconds) s")
+        for (i, input) in inputs.enumerated() {
+            let cli = try CommandLine1.run(input, format: "jpg", ["--op", "median:size=5"], in: folder, ranks: 1)
+            let reply = replies.get(i)
+            #expect(reply?.status == 200 && reply?.body == cli.bytes, "\(i): \(reply?.status ?? 0) \(reply?.text.prefix(200) ?? "")")
+        }
+        #expect(ServeProcess.alive(ranks).isEmpty, "ranks left: \(ranks)")
+        #expect(service.leftovers.isEmpty, "left \(service.leftovers)")
+    }
+
+    @Test("a rank killed mid-batch: every job not yet done gets 503 with the node-lost line, the service exits non-zero", .needsMPIRun)
+    func rankLostInBatch() throws {
+        let service = try ServeProcess()
+        defer { service.stop() }
+        let folder = try Harness.temporaryFolder("serve-batch-lost")
+        defer { Harness.cleanup(folder) }
+        let inputs = try Self.burstInputs(8, width: 500, height: 400, in: folder)
+        let replies = LockedReplies()
+        let ranks = service.ranks
+        let rank0 = try #require(service.rank0)
+        let victim = try #require(ranks.first { $0 != rank0 })
+        let (group, running) = try Self.startBatch(service, inputs, query: "op=median:size=5&format=jpg", in: folder, replies: replies)
+        #expect(running, "the batch was not seen running")
+        let sent = Date()
+        kill(victim, SIGKILL)
+        group.wait()
+        let answered = Date().timeIntervalSince(sent)
+        let status = service.wait(seconds: 15)
+        let statuses = inputs.indices.map { replies.get($0)?.status ?? 0 }
+        #expect(statuses.allSatisfy { $0 == 200 || $0 == 503 }, "\(statuses)")
+        #expect(statuses.contains(503), "\(statuses)")
+        for i in inputs.indices where statuses[i] == 503 {
+            let line = replies.get(i)?.error ?? ""
+            #expect(line.hasPrefix("node lost"), "\(i): \(line)")
+        }
+        #expect(answered < 5, "answered after \(answered) s")
+        #expect(status != nil && status != 0, "exit \(String(describing: status))")
+        #expect(ServeProcess.alive(ranks).isEmpty, "ranks left: \(ranks)")
+    }
 }
