@@ -40,7 +40,7 @@ out=$root/.build-fuzz
 mkdir -p "$out/bin" "$out/obj" "$out/modules" "$out/corpus" "$out/artifacts"
 
 c_targets=(png_fast png_restart tiff_layout jpeg_decode webp_decode)
-swift_targets=(pnm exif filter_spec decode)
+swift_targets=(pnm exif filter_spec decode jpeg_bands)
 # Which C door each C target needs.
 declare -A c_sources=(
     [png_fast]=CPNG [png_restart]=CPNG [tiff_layout]=CCodecs [jpeg_decode]=CCodecs [webp_decode]=CCodecs
@@ -49,7 +49,7 @@ declare -A c_libs=([CPNG]="-lpng16 -lz -ldeflate" [CCodecs]="-ljpeg -ltiff -lweb
 # Dictionaries where they help the mutator find structure.
 declare -A dicts=(
     [png_fast]=png [png_restart]=png [decode]=png [jpeg_decode]=jpeg [exif]=jpeg [tiff_layout]=tiff
-    [webp_decode]=webp [pnm]=pnm [filter_spec]=filter_spec
+    [webp_decode]=webp [pnm]=pnm [filter_spec]=filter_spec [jpeg_bands]=jpeg
 )
 
 selected() {
