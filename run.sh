@@ -236,11 +236,31 @@ submit_and_wait() {
     return "$status"
 }
 
+# A folder's JSON report $1: images per second over the batch, and how the images and busy
+# time fell on the ranks (nothing for a single image, whose report has no batch).
+batch_summary() {
+    local elapsed images
+    elapsed=$(grep -o '"elapsed_ms":[0-9.]*' "$1" 2>/dev/null | cut -d: -f2 || true)
+    [ -n "$elapsed" ] || return 0
+    images=$(grep -o '"schedule":"\(dealt\|banded\)"' "$1" | wc -l)
+    grep -o '"rank_load":\[[^]]*\]' "$1" | grep -o '{[^}]*}' | sed 's/[{}"]//g; s/[a-z_]*://g' \
+        | awk -F, -v ms="$elapsed" -v n="$images" '
+            { busy[NR] = $1; imgs[NR] = $2 }
+            END {
+                s = ms / 1000
+                printf "batch: %d images in %.2f s, %.1f images/s\n", n, s, (s > 0 ? n / s : 0)
+                for (r = 1; r <= NR; r++)
+                    printf "  rank %d: %d images, busy %.2f s (%.0f%%)\n", r - 1, imgs[r], busy[r], (s > 0 ? 100 * busy[r] / s : 0)
+            }' >&2
+}
+
 if [ "$slurm" -eq 1 ]; then
     # Both ways run the shipped batch script, so this and a user's own copy of it behave alike.
     # The job may run on another node and in another folder: absolute paths.
     INPUT=$(realpath "$input"); OUTPUT=$(realpath -m "$output")
-    export INPUT OUTPUT OPS="${ops[*]}" BANDSAW=$bin ARGS="${out_flags[*]}"
+    # The batch script's own default, named here so the summary below can read it.
+    if [ -d "$INPUT" ]; then REPORT=${OUTPUT%/}.timing.json; else REPORT=${OUTPUT%.*}.timing.json; fi
+    export INPUT OUTPUT REPORT OPS="${ops[*]}" BANDSAW=$bin ARGS="${out_flags[*]}"
     status=0
     if [ -n "${SLURM_JOB_ID:-}" ]; then
         # Inside an allocation the script's srun is a step of it; srun reads -n and -N from these.
@@ -252,6 +272,7 @@ if [ "$slurm" -eq 1 ]; then
         submit_and_wait || status=$?
     fi
     [ "$status" -eq 0 ] || exit "$status"
+    batch_summary "$REPORT"
     finish
     exit 0
 fi
@@ -297,20 +318,7 @@ elif [ "$status" -gt 128 ] && [ "$status" -le 192 ]; then
 fi
 [ "$status" -eq 0 ] || { [ "$status" -le 3 ] || echo "error: the bandsaw job failed (exit $status)" >&2; exit "$status"; }
 
-# A folder: images per second over the batch, and how the images and busy time fell on the ranks.
-elapsed=$(grep -o '"elapsed_ms":[0-9.]*' "$report" | cut -d: -f2 || true)
-if [ -n "$elapsed" ]; then
-    images=$(grep -o '"schedule":"\(dealt\|banded\)"' "$report" | wc -l)
-    grep -o '"rank_load":\[[^]]*\]' "$report" | grep -o '{[^}]*}' | sed 's/[{}"]//g; s/[a-z_]*://g' \
-        | awk -F, -v ms="$elapsed" -v n="$images" '
-            { busy[NR] = $1; imgs[NR] = $2 }
-            END {
-                s = ms / 1000
-                printf "batch: %d images in %.2f s, %.1f images/s\n", n, s, (s > 0 ? n / s : 0)
-                for (r = 1; r <= NR; r++)
-                    printf "  rank %d: %d images, busy %.2f s (%.0f%%)\n", r - 1, imgs[r], busy[r], (s > 0 ? 100 * busy[r] / s : 0)
-            }' >&2
-fi
+batch_summary "$report"
 
 total_ms() { grep -o '"total_ms":[0-9.]*' "$1" | cut -d: -f2 | awk '{s += $1} END {printf "%.3f", s}'; }
 if [ "$baseline" -eq 1 ]; then

@@ -402,6 +402,20 @@ def seeds():
         "canny.txt": b"canny:low=20,high=90,sigma=1.4,l2=true", "params.txt": b"sharpen:amount=2.5,sigma=0.8\nbox:size=7",
         "threshold.txt": b"threshold:value=100\ngrayscale\nemboss\nscharr\nprewitt\nlaplacian",
     }
+    # JPEG by bands: restart markers every MCU row (bandsaw's own and phone cameras'), every
+    # two rows, every few blocks (not a row: decoded whole), none (decoded by skipping), over
+    # every sampling, sizes off the MCU grid and optimised Huffman tables.
+    odd = photo.resize((37, 61))
+    out["jpeg_bands"] = {
+        "rst-row-420.jpg": pillow(odd, "JPEG", quality=85, restart_marker_rows=1),
+        "rst-row-444.jpg": pillow(odd, "JPEG", quality=85, subsampling=0, restart_marker_rows=1),
+        "rst-row-422.jpg": pillow(odd, "JPEG", quality=85, subsampling=1, restart_marker_rows=1),
+        "rst-row-gray.jpg": pillow(odd.convert("L"), "JPEG", quality=85, restart_marker_rows=1),
+        "rst-2rows-optimized.jpg": pillow(odd, "JPEG", quality=85, restart_marker_rows=2, optimize=True),
+        "rst-2blocks.jpg": pillow(odd, "JPEG", quality=85, restart_marker_blocks=2),
+        "no-rst-420.jpg": pillow(odd, "JPEG", quality=85),
+        "rst-row-exif6.jpg": pillow(odd, "JPEG", quality=85, restart_marker_rows=1, exif=exif6.tobytes()),
+    }
     out["decode"] = {}
     for target in ("png_fast", "jpeg_decode", "tiff_layout", "webp_decode", "pnm"):
         for name, data in list(out[target].items())[:3]:

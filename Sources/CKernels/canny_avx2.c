@@ -53,8 +53,11 @@ AVX2 void ck_canny_sobel_avx2(const int16_t *a, const int16_t *b, const int16_t 
         _mm256_storeu_si256((__m256i *)(magnitude + x + 8), m1);
     }
     for (; x < width; x++) {
-        int32_t dx = (a[x + 1] - a[x - 1]) + 2 * (b[x + 1] - b[x - 1]) + (c[x + 1] - c[x - 1]);
-        int32_t dy = (c[x - 1] - a[x - 1]) + 2 * (c[x] - a[x]) + (c[x + 1] - a[x + 1]);
+        /* The rows have a sample of padding on each side; index them from x as signed offsets
+         * (x - 1 on a size_t wraps around at x = 0, which is undefined for a pointer). */
+        const int16_t *p = a + x, *q = b + x, *r = c + x;
+        int32_t dx = (p[1] - p[-1]) + 2 * (q[1] - q[-1]) + (r[1] - r[-1]);
+        int32_t dy = (r[-1] - p[-1]) + 2 * (r[0] - p[0]) + (r[1] - p[1]);
         gx[x] = (int16_t)dx;
         gy[x] = (int16_t)dy;
         magnitude[x] = l2 ? dx * dx + dy * dy : abs(dx) + abs(dy);
@@ -112,7 +115,7 @@ AVX2 void ck_canny_suppress_avx2(const int32_t *above, const int32_t *at, const 
             int32_t tan22 = ax * TAN22_Q15;
             int peak;
             if (ay < tan22) {
-                peak = m > at[x - 1] && m >= at[x + 1];
+                peak = m > at[(ptrdiff_t)x - 1] && m >= at[x + 1];
             } else if (ay > tan22 + (ax << 16)) {
                 peak = m > above[x] && m >= below[x];
             } else {

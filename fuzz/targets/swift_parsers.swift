@@ -6,6 +6,8 @@
 //   exif         JPEG marker scanning up to the first scan, and EXIF orientation (IFD0)
 //   filter_spec  --op specs and pipelines: parse, canonical text round trip, a run on a tiny image
 //   decode       the whole read path: format sniffing and every codec's Swift side
+//   jpeg_bands   JPEG by bands: the restart-marker index, its wire form, the band split and
+//                each band's decode, as rank 0 and the ranks drive them
 
 #if canImport(Glibc)
 import Glibc
@@ -36,6 +38,7 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     case "pnm": fuzzPNM(bytes)
     case "exif": fuzzExif(bytes)
     case "filter_spec": fuzzFilterSpec(bytes)
+    case "jpeg_bands": fuzzJPEGBands(bytes)
     default: fuzzDecode(bytes)
     }
     return 0
@@ -93,5 +96,106 @@ private func fuzzDecode(_ bytes: [UInt8]) {
               restart.starts.count == restart.layout.segments + 1 else {
             oracleFailed("restart probe disagrees with the decode")
         }
+    }
+}
+
+/// JPEG by bands (issue 24), the way the engine's JPEG band sources use it: rank 0 indexes
+/// the markers, the ranks get the layout's wire form, the rows are split and every band
+/// decodes the rows it needs (owned and halo) from its restart segments or by skipping.
+/// The rank count and halo come from the input's size and last byte, so the corpus covers
+/// many plans. Oracles: the index's segments lie between restart markers in sequence and end
+/// at EOI; the wire form gives back the layout; the split covers the rows in whole units; a
+/// band's segments always hold its rows with their context; and when every band decodes, the
+/// whole decode accepts the file too (the engine then never runs it) and gives the same rows.
+private func fuzzJPEGBands(_ bytes: [UInt8]) {
+    // A quarter of the limit: a band decode per rank runs for each input.
+    guard let layout = try? JPEGLayout.probe(bytes, path: "f", maxPixels: fuzzMaxPixels / 4), !layout.isWhole else { return }
+    checkRestartIndex(layout, bytes)
+    guard var back = JPEGLayout(wire: layout.wire) else { oracleFailed("the wire form of \(layout) does not read back") }
+    back.segmentStarts = layout.segmentStarts
+    back.segmentEnds = layout.segmentEnds
+    guard back == layout else { oracleFailed("the wire form reads back as \(back), not \(layout)") }
+
+    let ranks = 2 + bytes.count % 6, halo = Int(bytes.last ?? 0) % 5
+    let unit = layout.strategy == .restart ? layout.segmentHeight : layout.mcuHeight
+    let counts = JPEGBands.split(height: layout.height, ranks: ranks, unit: unit)
+    // Whole units in every band but the one that ends the image; empty bands only at the end.
+    var first = 0
+    let inUnits = counts.allSatisfy { n in
+        defer { first += n }
+        return n % unit == 0 || first + n == layout.height
+    }
+    guard counts.count == ranks, counts.reduce(0, +) == layout.height, inUnits,
+          counts.drop(while: { $0 > 0 }).allSatisfy({ $0 == 0 }) else {
+        oracleFailed("split of \(layout.height) rows in units of \(unit) over \(ranks) ranks: \(counts)")
+    }
+    let plan = BandPlan(height: layout.height, ownedCounts: counts, halo: halo)
+    var bands: [(rows: Range<Int>, pixels: [UInt8])] = []
+    for share in plan.shares where !share.needed.isEmpty {
+        let rows = share.needed
+        do {
+            let pixels = try bytes.withUnsafeBytes { file throws(ImageError) -> [UInt8] in
+                guard layout.strategy == .restart else {
+                    return try JPEGBands.decodeSkipping(rows: rows, file: file, layout: layout, maxPixels: fuzzMaxPixels, path: "f")
+                }
+                let segments = layout.segments(for: rows)
+                let header = UnsafeRawBufferPointer(rebasing: file[0..<layout.headerLength])
+                return try JPEGBands.decode(rows: rows, segments: segments, data: UnsafeRawBufferPointer(rebasing: file[layout.bytes(of: segments)]),
+                                            header: header, layout: layout, path: "f")
+            }
+            bands.append((rows, pixels))
+        } catch {
+            // A band the plan gave too few segments is a plan bug; damage is the fallback's.
+            if let error = error as? ImageError, case .io = error { oracleFailed("band \(rows) of \(layout): \(error)") }
+            return
+        }
+    }
+    let image: Image
+    do {
+        image = try JPEGCodec.decode(bytes, path: "f", maxPixels: fuzzMaxPixels)
+    } catch {
+        oracleFailed("every band of \(layout) decoded, but the whole decode refuses the file: \(error)")
+    }
+    guard image.width == layout.width, image.height == layout.height, image.channels == layout.channels else {
+        oracleFailed("the layout says \(layout.width)x\(layout.height)x\(layout.channels), the decode \(image.width)x\(image.height)x\(image.channels)")
+    }
+    let row = image.width * image.channels
+    for band in bands where Array(image.pixels[band.rows.lowerBound * row..<band.rows.upperBound * row]) != band.pixels {
+        oracleFailed("rows \(band.rows) decoded by bands (\(layout.decodeName)) differ from the whole decode")
+    }
+}
+
+/// The restart index: segment k starts where the headers end or just past restart marker
+/// k - 1, holds no marker (0xFF only as a stuffed 0xFF 0x00, after fill bytes), and ends at
+/// the next marker's first 0xFF: RSTk mod 8, or for the last segment EOI.
+private func checkRestartIndex(_ layout: JPEGLayout, _ bytes: [UInt8]) {
+    guard layout.strategy == .restart else { return }
+    let starts = layout.segmentStarts, ends = layout.segmentEnds
+    guard starts.count == layout.segments, ends.count == layout.segments, layout.segments > 0,
+          starts[0] == layout.headerLength,
+          layout.segments == (layout.height + layout.segmentHeight - 1) / layout.segmentHeight else {
+        oracleFailed("index of \(layout.segments) segments: starts \(starts), ends \(ends)")
+    }
+    for k in 0..<layout.segments {
+        guard starts[k] <= ends[k], ends[k] < bytes.count, bytes[ends[k]] == 0xFF else {
+            oracleFailed("segment \(k) [\(starts[k]), \(ends[k])) does not end at a marker")
+        }
+        var at = starts[k]
+        while at < ends[k] {
+            if bytes[at] == 0xFF {
+                var next = at + 1
+                while next < ends[k], bytes[next] == 0xFF { next += 1 }
+                guard next < ends[k], bytes[next] == 0x00 else { oracleFailed("segment \(k) holds a marker at \(at)") }
+                at = next
+            }
+            at += 1
+        }
+        var code = ends[k]
+        while code < bytes.count, bytes[code] == 0xFF { code += 1 }
+        let last = k == layout.segments - 1
+        guard code < bytes.count, bytes[code] == (last ? 0xD9 : 0xD0 + UInt8(k % 8)) else {
+            oracleFailed("segment \(k) is followed by the wrong marker")
+        }
+        if !last, starts[k + 1] != code + 1 { oracleFailed("segment \(k + 1) does not start just after RST\(k % 8)") }
     }
 }
