@@ -171,8 +171,11 @@ for op in "${ops[@]}"; do op_args+=(--op "$op"); done
 [ "$compose" -eq 1 ] || [ -d "$(dirname "$output")" ] || mkdir -p "$(dirname "$output")" \
     || die "cannot create the folder of $output"
 
+out_flags=("${batch_flags[@]}")
+[ "$json" -eq 1 ] && out_flags+=(--json)
+
 if [ "$compose" -eq 1 ]; then
-    exec "$here/scripts/compose-run.sh" "$input" "$output" "$ranks" "$show" "${op_args[@]}"
+    exec "$here/scripts/compose-run.sh" "$input" "$output" "$ranks" "$show" "${op_args[@]}" "${out_flags[@]}"
 fi
 
 # Build the release executable when it is missing or older than any source.
@@ -184,9 +187,6 @@ if [ -z "${BANDSAW_BIN:-}" ]; then
     fi
 fi
 [ -x "$bin" ] || die "$bin: executable not found"
-
-out_flags=("${batch_flags[@]}")
-[ "$json" -eq 1 ] && out_flags+=(--json)
 
 # Prints where the result went and shows it; every way of running ends here.
 finish() {
@@ -298,19 +298,9 @@ fi
 [ "$status" -eq 0 ] || { [ "$status" -le 3 ] || echo "error: the bandsaw job failed (exit $status)" >&2; exit "$status"; }
 
 # A folder: images per second over the batch, and how the images and busy time fell on the ranks.
-elapsed=$(grep -o '"elapsed_ms":[0-9.]*' "$report" | cut -d: -f2 || true)
-if [ -n "$elapsed" ]; then
-    images=$(grep -o '"schedule":"\(dealt\|banded\)"' "$report" | wc -l)
-    grep -o '"rank_load":\[[^]]*\]' "$report" | grep -o '{[^}]*}' | sed 's/[{}"]//g; s/[a-z_]*://g' \
-        | awk -F, -v ms="$elapsed" -v n="$images" '
-            { busy[NR] = $1; imgs[NR] = $2 }
-            END {
-                s = ms / 1000
-                printf "batch: %d images in %.2f s, %.1f images/s\n", n, s, (s > 0 ? n / s : 0)
-                for (r = 1; r <= NR; r++)
-                    printf "  rank %d: %d images, busy %.2f s (%.0f%%)\n", r - 1, imgs[r], busy[r], (s > 0 ? 100 * busy[r] / s : 0)
-            }' >&2
-fi
+# shellcheck source=scripts/lib/batch-summary.sh
+. "$here/scripts/lib/batch-summary.sh"
+batch_summary "$report"
 
 total_ms() { grep -o '"total_ms":[0-9.]*' "$1" | cut -d: -f2 | awk '{s += $1} END {printf "%.3f", s}'; }
 if [ "$baseline" -eq 1 ]; then

@@ -347,6 +347,136 @@ final class ComposeTests: XCTestCase {
         print("compose tests: first job after recreating the master took \(String(format: "%.1f", run.seconds)) s")
     }
 
+    // MARK: - Folders dealt across the containers
+
+    /// A folder of `count` generated PNGs of about `size` pixels a side (sizes differ, so the
+    /// dealing is dynamic), made once per name.
+    func folder(_ name: String, count: Int, size: Int) throws -> URL {
+        let folder = scratch.appendingPathComponent(name)
+        guard !FileManager.default.fileExists(atPath: folder.path) else { return folder }
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        for i in 0..<count {
+            let image = TestImages.stripes(width: size + 7 * (i % 5), height: size - 5 * (i % 3),
+                                           channels: [1, 3, 4][i % 3], seed: UInt64(100 + i))
+            try writeImage(image, path: folder.appendingPathComponent(String(format: "img-%03d.png", i)).path)
+        }
+        return folder
+    }
+
+    /// The reference: one local process over the whole folder (the folder form of the command).
+    func localFolder(_ input: URL, _ ops: [String], to output: URL) throws -> [String: Data] {
+        Harness.cleanup(output)
+        let run = try Harness.bandsaw([input.path, "-o", output.path] + ops.flatMap { ["--op", $0] }, timeout: 600)
+        XCTAssertEqual(run.status, 0, "local one-process folder: \(run.stderr)")
+        return try files(output)
+    }
+
+    /// Every file of a folder by name, hidden ones (temporary files) included.
+    func files(_ folder: URL) throws -> [String: Data] {
+        var out: [String: Data] = [:]
+        for name in try FileManager.default.contentsOfDirectory(atPath: folder.path) {
+            out[name] = try Data(contentsOf: folder.appendingPathComponent(name))
+        }
+        return out
+    }
+
+    /// The image counts per rank from the batch summary run.sh prints (`  rank R: N images, ...`).
+    func imagesPerRank(_ stderr: String) -> [Int: Int] {
+        var counts: [Int: Int] = [:]
+        for line in stderr.split(separator: "\n") {
+            let words = line.split(separator: " ")
+            guard words.count >= 4, words[0] == "rank", words[1].hasSuffix(":"), words[3].hasPrefix("images"),
+                  let rank = Int(words[1].dropLast()), let images = Int(words[2]) else { continue }
+            counts[rank] = images
+        }
+        return counts
+    }
+
+    func test7a_folderOverFourContainersByteIdentical() throws {
+        let ops = ["gaussian:sigma=2", "sobel"]
+        let input = try folder("dealt", count: 16, size: 160)
+        let expected = try localFolder(input, ops, to: scratch.appendingPathComponent("dealt-local"))
+        XCTAssertEqual(expected.count, 16)
+        let out = scratch.appendingPathComponent("dealt-compose")
+        let run = try Self.runCompose([input.path, "-n", "4", "-o", out.path] + ops.flatMap { ["--op", $0] }, timeout: 180)
+        XCTAssertEqual(run.status, 0, "folder over 4 containers: \(run.stderr)")
+        let got = try files(out)
+        XCTAssertEqual(got.keys.sorted(), expected.keys.sorted(), "not the same outputs")
+        for (name, bytes) in expected {
+            XCTAssertEqual(got[name], bytes, "\(name): the bytes differ from one local process")
+        }
+        let perRank = imagesPerRank(run.stderr)
+        XCTAssertEqual(perRank.count, 4, "no per-rank summary for 4 ranks: \(run.stderr)")
+        XCTAssertEqual(perRank.values.reduce(0, +), 16, run.stderr)
+        XCTAssertGreaterThan(perRank.values.filter { $0 > 0 }.count, 1, "every image on one rank: \(run.stderr)")
+        XCTAssertEqual(Self.jobFolders(), [], "job folders left in data/")
+        print("compose tests: 16 images over 4 containers, images per rank \(perRank.sorted { $0.key < $1.key }.map(\.value))")
+    }
+
+    func test7b_workerKilledMidBatchThenResumed() throws {
+        // Long enough (48 images, two wide median passes each) that a kill after the first
+        // few outputs lands mid-batch.
+        let ops = ["median:size=15", "median:size=15"]
+        let input = try folder("resume", count: 48, size: 480)
+        let expected = try localFolder(input, ops, to: scratch.appendingPathComponent("resume-local"))
+        let out = scratch.appendingPathComponent("resume-compose")
+        Harness.cleanup(out)
+        let victim = try XCTUnwrap(Self.containers("worker").filter { $0.state == "running" }.last)
+        let command = [input.path, "-n", "4", "-o", out.path] + ops.flatMap { ["--op", $0] }
+        nonisolated(unsafe) var run: Harness.Outcome?
+        let done = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            run = try? Self.runCompose(command, timeout: 300)
+            done.signal()
+        }
+        // Kill once the batch has finished a few outputs in the job folder: mid-batch, not
+        // while the job is still being set up.
+        let deadline = Date().addingTimeInterval(120)
+        var seen = 0
+        while Date() < deadline, seen < 3 {
+            for job in Self.jobFolders() {
+                let outs = Self.dataFolder.appendingPathComponent("\(job)/\(out.lastPathComponent)")
+                let names = (try? FileManager.default.contentsOfDirectory(atPath: outs.path)) ?? []
+                seen = max(seen, names.filter { !$0.hasPrefix(".") }.count)
+            }
+            usleep(50_000)
+        }
+        XCTAssertGreaterThanOrEqual(seen, 3, "the batch never got going")
+        let kill = try Self.docker(["kill", victim.id])
+        XCTAssertEqual(kill.status, 0, "docker kill: \(kill.stderr)")
+        XCTAssertEqual(done.wait(timeout: .now() + 90), .success, "the batch did not end after the kill")
+        let killed = try XCTUnwrap(run)
+        XCTAssertNotEqual(killed.status, 0, "the batch succeeded although a node was killed: \(killed.stderr)")
+        let lines = killed.stderr.split(separator: "\n")
+        XCTAssertEqual(lines.count, 1, "expected one line: \(killed.stderr)")
+        XCTAssertTrue(killed.stderr.contains("node lost") && killed.stderr.contains(victim.name), killed.stderr)
+
+        // What was kept is finished: each file complete (the bytes of one process), no temporary file.
+        let kept = try files(out)
+        XCTAssertGreaterThan(kept.count, 0, "nothing kept: \(killed.stderr)")
+        XCTAssertLessThan(kept.count, expected.count, "the kill landed after the batch ended")
+        for (name, bytes) in kept {
+            XCTAssertFalse(name.hasPrefix("."), "a temporary file was kept: \(name)")
+            XCTAssertEqual(bytes, expected[name], "\(name): kept but not the finished output")
+        }
+        XCTAssertTrue(killed.stderr.contains("\(kept.count) finished output(s) kept"), killed.stderr)
+        XCTAssertEqual(Self.jobFolders(), [], "job folders left in data/")
+
+        // The same command with --skip-existing: the killed worker is started again, only the
+        // rest is done, and the folder ends as one uninterrupted process leaves it.
+        let resumed = try Self.runCompose(command + ["--skip-existing"], timeout: 300)
+        XCTAssertEqual(resumed.status, 0, "resume: \(resumed.stderr)")
+        XCTAssertTrue(resumed.stderr.contains("(\(kept.count) skipped: output exists)"), resumed.stderr)
+        let final = try files(out)
+        XCTAssertEqual(final.keys.sorted(), expected.keys.sorted())
+        for (name, bytes) in expected {
+            XCTAssertEqual(final[name], bytes, "\(name): the resumed folder differs from one uninterrupted process")
+        }
+        XCTAssertEqual(Self.jobFolders(), [], "job folders left in data/")
+        print("compose tests: killed \(victim.name) mid-batch with \(kept.count) of \(expected.count) outputs kept; "
+              + "resumed with --skip-existing in \(String(format: "%.1f", resumed.seconds)) s")
+    }
+
     // MARK: - What the containers are
 
     func test8_unprivilegedNoPortsNoKeysInImage() throws {
