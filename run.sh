@@ -37,7 +37,8 @@ Options:
                         to each, bandsaw at the same path on every host).
   --compose             Run across the Docker Compose cluster (docker-compose.yml): starts
                         it at RANKS containers if needed, copies the image in and the
-                        result out.
+                        result out. One image without -n goes to the cluster's service
+                        (bandsaw serve in the master) when it answers: no launch.
   --slurm               Run under Slurm: inside an allocation (SLURM_JOB_ID set) with
                         srun --mpi=pmix; elsewhere submit slurm/bandsaw.sbatch with sbatch
                         and wait for it. RANKS (default: the script's, or the allocation's
@@ -175,6 +176,8 @@ out_flags=("${batch_flags[@]}")
 [ "$json" -eq 1 ] && out_flags+=(--json)
 
 if [ "$compose" -eq 1 ]; then
+    # -n asks for a launch on that many ranks; without it, a running compose service may serve.
+    [ -z "$ranks_given" ] || export BANDSAW_COMPOSE_SERVICE=0
     exec "$here/scripts/compose-run.sh" "$input" "$output" "$ranks" "$show" "${op_args[@]}" "${out_flags[@]}"
 fi
 

@@ -24,8 +24,14 @@
 # The hostfile lists exactly the chosen nodes' addresses, and it is written and the job
 # launched in one `docker exec`. A worker that dies during the job is named in one line.
 #
+# One image with only --op options goes to the cluster's service instead (`bandsaw serve` in
+# the master, docker/service.sh) when it answers GET /v1/health: no launch at all, the ranks
+# the service has. Otherwise, or with BANDSAW_COMPOSE_SERVICE=0 (run.sh sets it for -n), the
+# job is launched as above.
+#
 #   COMPOSE_PROJECT_NAME    the Compose project (default: this folder's name, as Compose does)
 #   BANDSAW_HEALTH_TIMEOUT  seconds to wait for the nodes a job needs (default 180)
+#   BANDSAW_COMPOSE_SERVICE 0: never use the service (default 1: when it answers)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -98,7 +104,23 @@ choose() {
 nodes=$(survey)
 choose
 master_ready() { [ "$master_state" = running ] && [ "$master_health" = healthy ]; }
-if ! master_ready || [ "${#usable_workers[@]}" -lt "$workers" ]; then
+
+# The service: for one image whose options are all --op SPEC (the rest are the launch's).
+service=""
+if [ "${BANDSAW_COMPOSE_SERVICE:-1}" = 1 ] && [ -f "$input" ] && [ "$master_state" = running ]; then
+    eligible=1
+    set -- "$@" --end
+    while [ "$1" != --end ]; do
+        if [ "$1" = --op ] && [ "$2" != --end ]; then set -- "$@" "$1" "$2"; shift 2
+        else eligible=0; set -- "$@" "$1"; shift; fi
+    done
+    shift
+    if [ "$eligible" -eq 1 ]; then
+        service=$(docker exec --user mpi "$master_id" bandsaw-service health 2>/dev/null) || service=""
+    fi
+fi
+
+if [ -z "$service" ] && { ! master_ready || [ "${#usable_workers[@]}" -lt "$workers" ]; }; then
     if [ "$master_state" = missing ]; then
         total=$(grep -c '^worker ' <<< "$nodes" || true)
         scale=$(( total > workers ? total : workers ))
@@ -194,11 +216,18 @@ fi
 # the launch. Its stderr is kept aside so that a lost node reads as one line, not as Open MPI's
 # report of it.
 status=0
-docker exec --user mpi \
-    -e BANDSAW_MASTER_HOST="$master_ip" -e BANDSAW_WORKER_HOSTS="${usable_workers[*]}" \
-    "$master_id" bash -c 'make-hostfile --workers "$1" --timeout 5 -o "$HOME/hostfile" && shift && exec bandsaw-mpirun "$@"' \
-    _ "$workers" "$ranks" "/data/$job/$name" -o "/data/$job/$out_name" --report "/data/$job/report.json" "$@" \
-    2>"$errors" || status=$?
+if [ -n "$service" ]; then
+    service_ranks=$(grep -o '"ranks" *: *[0-9]*' <<< "$service" | grep -o '[0-9]*$' || echo "?")
+    echo "bandsaw: through the compose service on $service_ranks ranks (no launch)"
+    docker exec --user mpi "$master_id" bandsaw-service submit "/data/$job/$name" -o "/data/$job/$out_name" "$@" \
+        2>"$errors" || status=$?
+else
+    docker exec --user mpi \
+        -e BANDSAW_MASTER_HOST="$master_ip" -e BANDSAW_WORKER_HOSTS="${usable_workers[*]}" \
+        "$master_id" bash -c 'make-hostfile --workers "$1" --timeout 5 -o "$HOME/hostfile" && shift && exec bandsaw-mpirun "$@"' \
+        _ "$workers" "$ranks" "/data/$job/$name" -o "/data/$job/$out_name" --report "/data/$job/report.json" "$@" \
+        2>"$errors" || status=$?
+fi
 # Open MPI's launcher warns when it cannot move an ssh child into its own process group
 # because the child already ran exec (a harmless race under docker exec): not the user's news.
 grep -v 'plm:rsh: Warning: setpgid' "$errors" > "$errors.kept" || true
