@@ -30,17 +30,19 @@ address=$(bandsaw_listen_addresses | head -n 1)
 
 log() { echo "bandsaw-service: $*" >&2; }
 
+# Every address `worker` resolves to, on one line (none while no replica runs).
+resolved_workers() { { getent ahostsv4 "${BANDSAW_WORKER_HOSTS:-worker}" 2>/dev/null || true; } | awk '{print $1}' | sort -u -V | tr '\n' ' '; }
+
 # The workers that can take a rank now: every address `worker` resolves to (one per running
 # replica) whose sshd accepts the master's key.
 healthy_workers() {
     local ip
-    for ip in $(getent ahostsv4 "${BANDSAW_WORKER_HOSTS:-worker}" 2>/dev/null | awk '{print $1}' | sort -u -V); do
+    for ip in $(resolved_workers); do
         ssh -F "$BANDSAW_SSH_DIR/config" -o ConnectTimeout=3 "$ip" true </dev/null >/dev/null 2>&1 && echo "$ip"
     done
     return 0
 }
 
-resolved_workers() { getent ahostsv4 "${BANDSAW_WORKER_HOSTS:-worker}" 2>/dev/null | awk '{print $1}' | sort -u -V | tr '\n' ' '; }
 
 # GET /v1/health over bash's /dev/tcp (the image has no curl): the status line and body.
 health() {
@@ -106,8 +108,11 @@ while :; do
     # While it runs: more workers resolving than the service has (one came back, or a new
     # replica) and taking ssh are taken in by a restart, when no job is running.
     while kill -0 "$child" 2>/dev/null; do
+        # Ten seconds, or less if the service ends first (it is restarted at once then).
         sleep 10 &
-        wait $! || true
+        sleeper=$!
+        wait -n "$child" "$sleeper" || true
+        kill "$sleeper" 2>/dev/null || true
         kill -0 "$child" 2>/dev/null || break
         [ "$(resolved_workers | wc -w)" -gt "$n" ] || continue
         grown=$(healthy_workers | tr '\n' ' ')
