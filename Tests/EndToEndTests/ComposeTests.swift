@@ -587,7 +587,7 @@ final class ComposeTests: XCTestCase {
 
     // MARK: - What the containers are
 
-    func test8_unprivilegedNoPortsNoKeysInImage() throws {
+    func test8_unprivilegedLoopbackServiceOnlyNoKeysInImage() throws {
         let nodes = try Self.containers()
         XCTAssertEqual(nodes.count, Self.workers + 1)
         for node in nodes {
