@@ -50,7 +50,7 @@ RUN groupadd --gid "${MPI_UID}" mpi \
     && install -d -o mpi -g mpi -m 755 /keys /data
 
 COPY --from=builder /out/bandsaw /usr/local/bin/bandsaw
-COPY docker/common.sh docker/entrypoint.sh docker/healthcheck.sh docker/bandsaw-mpirun.sh /usr/local/lib/bandsaw/
+COPY docker/common.sh docker/entrypoint.sh docker/healthcheck.sh docker/bandsaw-mpirun.sh docker/service.sh /usr/local/lib/bandsaw/
 COPY scripts/make-hostfile.sh /usr/local/lib/bandsaw/make-hostfile.sh
 COPY docker/mpi.env /etc/bandsaw/mpi.env
 # The hostfile for the default scale; compose-run.sh writes the live one to ~/hostfile.
@@ -58,12 +58,13 @@ COPY hostfile /etc/bandsaw/hostfile
 RUN ln -s /usr/local/lib/bandsaw/entrypoint.sh /usr/local/bin/bandsaw-entrypoint \
     && ln -s /usr/local/lib/bandsaw/healthcheck.sh /usr/local/bin/bandsaw-healthcheck \
     && ln -s /usr/local/lib/bandsaw/bandsaw-mpirun.sh /usr/local/bin/bandsaw-mpirun \
-    && ln -s /usr/local/lib/bandsaw/make-hostfile.sh /usr/local/bin/make-hostfile
+    && ln -s /usr/local/lib/bandsaw/make-hostfile.sh /usr/local/bin/make-hostfile \
+    && ln -s /usr/local/lib/bandsaw/service.sh /usr/local/bin/bandsaw-service
 
 # The mpi user, by number so a runtime can verify it is not root without the passwd file.
 USER ${MPI_UID}:${MPI_UID}
 WORKDIR /home/mpi
-EXPOSE 2222
+EXPOSE 2222 8080
 # Healthy = this node can take ranks: the master's key is installed and sshd answers.
 HEALTHCHECK --interval=5s --timeout=5s --start-period=20s --retries=3 CMD ["bandsaw-healthcheck"]
 ENTRYPOINT ["/usr/bin/tini", "--", "bandsaw-entrypoint"]

@@ -37,7 +37,8 @@ Options:
                         to each, bandsaw at the same path on every host).
   --compose             Run across the Docker Compose cluster (docker-compose.yml): starts
                         it at RANKS containers if needed, copies the image in and the
-                        result out.
+                        result out. One image without -n goes to the cluster's service
+                        (bandsaw serve in the master) when it answers: no launch.
   --slurm               Run under Slurm: inside an allocation (SLURM_JOB_ID set) with
                         srun --mpi=pmix; elsewhere submit slurm/bandsaw.sbatch with sbatch
                         and wait for it. RANKS (default: the script's, or the allocation's
@@ -171,8 +172,13 @@ for op in "${ops[@]}"; do op_args+=(--op "$op"); done
 [ "$compose" -eq 1 ] || [ -d "$(dirname "$output")" ] || mkdir -p "$(dirname "$output")" \
     || die "cannot create the folder of $output"
 
+out_flags=("${batch_flags[@]}")
+[ "$json" -eq 1 ] && out_flags+=(--json)
+
 if [ "$compose" -eq 1 ]; then
-    exec "$here/scripts/compose-run.sh" "$input" "$output" "$ranks" "$show" "${op_args[@]}"
+    # -n asks for a launch on that many ranks; without it, a running compose service may serve.
+    [ -z "$ranks_given" ] || export BANDSAW_COMPOSE_SERVICE=0
+    exec "$here/scripts/compose-run.sh" "$input" "$output" "$ranks" "$show" "${op_args[@]}" "${out_flags[@]}"
 fi
 
 # Build the release executable when it is missing or older than any source.
@@ -184,9 +190,6 @@ if [ -z "${BANDSAW_BIN:-}" ]; then
     fi
 fi
 [ -x "$bin" ] || die "$bin: executable not found"
-
-out_flags=("${batch_flags[@]}")
-[ "$json" -eq 1 ] && out_flags+=(--json)
 
 # Prints where the result went and shows it; every way of running ends here.
 finish() {
@@ -236,23 +239,9 @@ submit_and_wait() {
     return "$status"
 }
 
-# A folder's JSON report $1: images per second over the batch, and how the images and busy
-# time fell on the ranks (nothing for a single image, whose report has no batch).
-batch_summary() {
-    local elapsed images
-    elapsed=$(grep -o '"elapsed_ms":[0-9.]*' "$1" 2>/dev/null | cut -d: -f2 || true)
-    [ -n "$elapsed" ] || return 0
-    images=$(grep -o '"schedule":"\(dealt\|banded\)"' "$1" | wc -l)
-    grep -o '"rank_load":\[[^]]*\]' "$1" | grep -o '{[^}]*}' | sed 's/[{}"]//g; s/[a-z_]*://g' \
-        | awk -F, -v ms="$elapsed" -v n="$images" '
-            { busy[NR] = $1; imgs[NR] = $2 }
-            END {
-                s = ms / 1000
-                printf "batch: %d images in %.2f s, %.1f images/s\n", n, s, (s > 0 ? n / s : 0)
-                for (r = 1; r <= NR; r++)
-                    printf "  rank %d: %d images, busy %.2f s (%.0f%%)\n", r - 1, imgs[r], busy[r], (s > 0 ? 100 * busy[r] / s : 0)
-            }' >&2
-}
+# A folder: images per second over the batch, and how the images and busy time fell on the ranks.
+# shellcheck source=scripts/lib/batch-summary.sh
+. "$here/scripts/lib/batch-summary.sh"
 
 if [ "$slurm" -eq 1 ]; then
     # Both ways run the shipped batch script, so this and a user's own copy of it behave alike.

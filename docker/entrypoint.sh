@@ -5,6 +5,9 @@
 #   master  makes the cluster's ssh key pair at first start (private half in its own
 #           BANDSAW_SSH_DIR, never shared), publishes the public half to the shared key volume,
 #           writes the ssh client config mpirun uses, and runs sshd like every node.
+#           It also runs the cluster's service (docker/service.sh): `bandsaw serve` over
+#           the workers that answer, restarted over the healthy ones when one is lost, when
+#           BANDSAW_SERVICE=1 (the compose file sets it; the namespace tests leave it out).
 #   worker  waits for the master's public key to appear in the key volume, installs it,
 #           and runs sshd.
 #
@@ -120,8 +123,16 @@ done
 
 /usr/sbin/sshd -D -e -f "$node/sshd_config" &
 sshd_pid=$!
+service_pid=0
+if [ "$role" = master ] && [ "${BANDSAW_SERVICE:-0}" = 1 ]; then
+    "$here/service.sh" run &
+    service_pid=$!
+fi
 # shellcheck disable=SC2317  # called by the trap below
-stop() { kill "$sshd_pid" 2>/dev/null || true; wait "$sshd_pid" 2>/dev/null || true; exit 0; }
+stop() {
+    [ "$service_pid" -eq 0 ] || { kill "$service_pid" 2>/dev/null || true; wait "$service_pid" 2>/dev/null || true; }
+    kill "$sshd_pid" 2>/dev/null || true; wait "$sshd_pid" 2>/dev/null || true; exit 0
+}
 trap stop TERM INT
 bandsaw_log "$role ready: sshd on port $BANDSAW_SSH_PORT at $(echo "$listen" | tr '\n' ' ')"
 

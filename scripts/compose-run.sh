@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# compose-run.sh INPUT OUTPUT RANKS SHOW [--op SPEC ...]: run.sh --compose.
+# compose-run.sh INPUT OUTPUT RANKS SHOW [BANDSAW OPTION ...]: run.sh --compose.
 #
 # Runs bandsaw on INPUT (an image or a folder) across the Docker Compose cluster of
 # docker-compose.yml with RANKS ranks (the master and RANKS-1 workers, one rank each), copies
 # INPUT in through the master's ./data mount, runs bandsaw-mpirun there as the mpi user (the
 # same command line the namespace tests run), copies the result out to OUTPUT, and shows it
-# unless SHOW is 0.
+# unless SHOW is 0. The options after SHOW (--op SPEC, --schedule, --skip-existing, --json) go
+# to bandsaw as they are.
+#
+# A folder is a batch: its finished outputs are copied out even when the job fails (a bad
+# image, a node lost), each one complete or not at all, and with --skip-existing the outputs
+# already in OUTPUT go in with the job, so bandsaw does only the rest.
 #
 # The cluster is read with plain `docker ps`/`docker inspect` on the Compose labels (a Compose
 # call costs about half a second; these cost milliseconds), and Compose runs only to create
@@ -19,14 +24,20 @@
 # The hostfile lists exactly the chosen nodes' addresses, and it is written and the job
 # launched in one `docker exec`. A worker that dies during the job is named in one line.
 #
+# One image with only --op options goes to the cluster's service instead (`bandsaw serve` in
+# the master, docker/service.sh) when it answers GET /v1/health: no launch at all, the ranks
+# the service has. Otherwise, or with BANDSAW_COMPOSE_SERVICE=0 (run.sh sets it for -n), the
+# job is launched as above.
+#
 #   COMPOSE_PROJECT_NAME    the Compose project (default: this folder's name, as Compose does)
 #   BANDSAW_HEALTH_TIMEOUT  seconds to wait for the nodes a job needs (default 180)
+#   BANDSAW_COMPOSE_SERVICE 0: never use the service (default 1: when it answers)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 die() { echo "error: $*" >&2; exit "${2:-1}"; }
 
-[ $# -ge 4 ] || die "usage: compose-run.sh INPUT OUTPUT RANKS SHOW [--op SPEC ...]" 2
+[ $# -ge 4 ] || die "usage: compose-run.sh INPUT OUTPUT RANKS SHOW [BANDSAW OPTION ...]" 2
 input=$1 output=$2 ranks=$3 show=$4
 shift 4
 [ -e "$input" ] || die "$input: no such file or folder"
@@ -93,7 +104,23 @@ choose() {
 nodes=$(survey)
 choose
 master_ready() { [ "$master_state" = running ] && [ "$master_health" = healthy ]; }
-if ! master_ready || [ "${#usable_workers[@]}" -lt "$workers" ]; then
+
+# The service: for one image whose options are all --op SPEC (the rest are the launch's).
+service=""
+if [ "${BANDSAW_COMPOSE_SERVICE:-1}" = 1 ] && [ -f "$input" ] && [ "$master_state" = running ]; then
+    eligible=1
+    set -- "$@" --end
+    while [ "$1" != --end ]; do
+        if [ "$1" = --op ] && [ "$2" != --end ]; then set -- "$@" "$1" "$2"; shift 2
+        else eligible=0; set -- "$@" "$1"; shift; fi
+    done
+    shift
+    if [ "$eligible" -eq 1 ]; then
+        service=$(docker exec --user mpi "$master_id" bandsaw-service health 2>/dev/null) || service=""
+    fi
+fi
+
+if [ -z "$service" ] && { ! master_ready || [ "${#usable_workers[@]}" -lt "$workers" ]; }; then
     if [ "$master_state" = missing ]; then
         total=$(grep -c '^worker ' <<< "$nodes" || true)
         scale=$(( total > workers ? total : workers ))
@@ -153,16 +180,54 @@ name=$(basename "$input")
 out_name=$(basename "$output")
 cp -R "$input" "$jobdir/$name"
 chmod -R a+rX "$jobdir/$name"
-if [ -d "$input" ]; then mkdir -m 777 "$jobdir/$out_name" && chmod 777 "$jobdir/$out_name"; fi
+folder=0
+if [ -d "$input" ]; then
+    folder=1
+    mkdir -m 777 "$jobdir/$out_name" && chmod 777 "$jobdir/$out_name"
+fi
+
+# finished_files DIR: the outputs in DIR that are complete. bandsaw writes each output to a
+# hidden temporary file (.NAME.tmp-PID) and renames it into place, so a batch cut off mid-image
+# leaves such a file beside the finished ones; hidden files are never outputs.
+finished_files() { find "$1" -mindepth 1 -maxdepth 1 -type f ! -name '.*' -printf '%f\n' | sort; }
+
+# copy_finished FROM TO: the finished outputs of FROM into TO, each through a temporary file
+# and a rename, so TO never holds half a file either. Prints how many were copied.
+copy_finished() {
+    local from=$1 to=$2 count=0 file
+    mkdir -p "$to"
+    while IFS= read -r file; do
+        [ -n "$file" ] || continue
+        cp "$from/$file" "$to/.$file.tmp-$$"
+        mv -f "$to/.$file.tmp-$$" "$to/$file"
+        count=$((count + 1))
+    done < <(finished_files "$from")
+    echo "$count"
+}
+
+# Resume: the outputs already made go in with the job, so --skip-existing sees them there.
+skip_existing=0
+for arg in "$@"; do [ "$arg" != --skip-existing ] || skip_existing=1; done
+if [ "$folder" -eq 1 ] && [ "$skip_existing" -eq 1 ] && [ -d "$output" ]; then
+    copy_finished "$output" "$jobdir/$out_name" >/dev/null
+fi
 
 # One exec: the hostfile of exactly the chosen nodes (addresses: see make-hostfile.sh), then
 # the launch. Its stderr is kept aside so that a lost node reads as one line, not as Open MPI's
 # report of it.
 status=0
-docker exec --user mpi \
-    -e BANDSAW_MASTER_HOST="$master_ip" -e BANDSAW_WORKER_HOSTS="${usable_workers[*]}" \
-    "$master_id" bash -c 'make-hostfile --workers "$1" --timeout 5 -o "$HOME/hostfile" && shift && exec bandsaw-mpirun "$@"' \
-    _ "$workers" "$ranks" "/data/$job/$name" -o "/data/$job/$out_name" "$@" 2>"$errors" || status=$?
+if [ -n "$service" ]; then
+    service_ranks=$(grep -o '"ranks" *: *[0-9]*' <<< "$service" | grep -o '[0-9]*$' || echo "?")
+    echo "bandsaw: through the compose service on $service_ranks ranks (no launch)"
+    docker exec --user mpi "$master_id" bandsaw-service submit "/data/$job/$name" -o "/data/$job/$out_name" "$@" \
+        2>"$errors" || status=$?
+else
+    docker exec --user mpi \
+        -e BANDSAW_MASTER_HOST="$master_ip" -e BANDSAW_WORKER_HOSTS="${usable_workers[*]}" \
+        "$master_id" bash -c 'make-hostfile --workers "$1" --timeout 5 -o "$HOME/hostfile" && shift && exec bandsaw-mpirun "$@"' \
+        _ "$workers" "$ranks" "/data/$job/$name" -o "/data/$job/$out_name" --report "/data/$job/report.json" "$@" \
+        2>"$errors" || status=$?
+fi
 # Open MPI's launcher warns when it cannot move an ssh child into its own process group
 # because the child already ran exec (a harmless race under docker exec): not the user's news.
 grep -v 'plm:rsh: Warning: setpgid' "$errors" > "$errors.kept" || true
@@ -181,8 +246,14 @@ if [ "$status" -ne 0 ]; then
             lost="${lost:+$lost, }$name ($ip, ${state:-removed}, exit $exit_code)"
         fi
     done
+    kept=0
+    [ "$folder" -eq 0 ] || kept=$(copy_finished "$jobdir/$out_name" "$output")
     if [ -n "$lost" ]; then
-        echo "error: node lost during the job: $lost; the job was aborted, no output written" >&2
+        if [ "$folder" -eq 1 ]; then
+            echo "error: node lost during the job: $lost; the job was aborted, $kept finished output(s) kept in $output (rerun with --skip-existing to do the rest)" >&2
+        else
+            echo "error: node lost during the job: $lost; the job was aborted, no output written" >&2
+        fi
         exit 1
     fi
     cat "$errors" >&2
@@ -191,11 +262,13 @@ if [ "$status" -ne 0 ]; then
     exit "$status"
 fi
 cat "$errors" >&2
+# shellcheck source=scripts/lib/batch-summary.sh
+. "$here/scripts/lib/batch-summary.sh"
+[ ! -s "$jobdir/report.json" ] || batch_summary "$jobdir/report.json"
 
-# Copy the result out (a file, or a folder's files into OUTPUT/).
-if [ -d "$jobdir/$out_name" ]; then
-    mkdir -p "$output"
-    cp -R "$jobdir/$out_name/." "$output/"
+# Copy the result out (a file, or a folder's finished files into OUTPUT/).
+if [ "$folder" -eq 1 ]; then
+    copy_finished "$jobdir/$out_name" "$output" >/dev/null
 else
     mkdir -p "$(dirname "$output")"
     cp "$jobdir/$out_name" "$output"

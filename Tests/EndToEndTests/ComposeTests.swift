@@ -22,6 +22,9 @@ final class ComposeTests: XCTestCase {
     static let composeFile = root.appendingPathComponent("docker-compose.yml").path
     /// The workers the cluster starts with: enough for 4 ranks.
     static let workers = 3
+    /// The host port the master's service is published on (127.0.0.1 only), apart from the
+    /// default 8080 a user's own cluster takes.
+    static let servicePort = 28080
 
     nonisolated(unsafe) static var dockerHost: String?
     nonisolated(unsafe) static var startedEngine = false
@@ -117,6 +120,7 @@ final class ComposeTests: XCTestCase {
         if let dockerHost { env["DOCKER_HOST"] = dockerHost }
         env["COMPOSE_PROJECT_NAME"] = project
         env["BANDSAW_HEALTH_TIMEOUT"] = "60"
+        env["BANDSAW_SERVICE_PORT"] = String(servicePort)
         env.removeValue(forKey: "DISPLAY")
         env.removeValue(forKey: "WAYLAND_DISPLAY")
         return env
@@ -347,9 +351,243 @@ final class ComposeTests: XCTestCase {
         print("compose tests: first job after recreating the master took \(String(format: "%.1f", run.seconds)) s")
     }
 
+    // MARK: - Folders dealt across the containers
+
+    /// A folder of `count` generated PNGs of about `size` pixels a side (sizes differ, so the
+    /// dealing is dynamic), made once per name.
+    func folder(_ name: String, count: Int, size: Int) throws -> URL {
+        let folder = scratch.appendingPathComponent(name)
+        guard !FileManager.default.fileExists(atPath: folder.path) else { return folder }
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        for i in 0..<count {
+            let image = TestImages.stripes(width: size + 7 * (i % 5), height: size - 5 * (i % 3),
+                                           channels: [1, 3, 4][i % 3], seed: UInt64(100 + i))
+            try writeImage(image, path: folder.appendingPathComponent(String(format: "img-%03d.png", i)).path)
+        }
+        return folder
+    }
+
+    /// The reference: one local process over the whole folder (the folder form of the command).
+    func localFolder(_ input: URL, _ ops: [String], to output: URL) throws -> [String: Data] {
+        Harness.cleanup(output)
+        let run = try Harness.bandsaw([input.path, "-o", output.path] + ops.flatMap { ["--op", $0] }, timeout: 600)
+        XCTAssertEqual(run.status, 0, "local one-process folder: \(run.stderr)")
+        return try files(output)
+    }
+
+    /// Every file of a folder by name, hidden ones (temporary files) included.
+    func files(_ folder: URL) throws -> [String: Data] {
+        var out: [String: Data] = [:]
+        for name in try FileManager.default.contentsOfDirectory(atPath: folder.path) {
+            out[name] = try Data(contentsOf: folder.appendingPathComponent(name))
+        }
+        return out
+    }
+
+    /// The image counts per rank from the batch summary run.sh prints (`  rank R: N images, ...`).
+    func imagesPerRank(_ stderr: String) -> [Int: Int] {
+        var counts: [Int: Int] = [:]
+        for line in stderr.split(separator: "\n") {
+            let words = line.split(separator: " ")
+            guard words.count >= 4, words[0] == "rank", words[1].hasSuffix(":"), words[3].hasPrefix("images"),
+                  let rank = Int(words[1].dropLast()), let images = Int(words[2]) else { continue }
+            counts[rank] = images
+        }
+        return counts
+    }
+
+    func test7a_folderOverFourContainersByteIdentical() throws {
+        let ops = ["gaussian:sigma=2", "sobel"]
+        let input = try folder("dealt", count: 16, size: 160)
+        let expected = try localFolder(input, ops, to: scratch.appendingPathComponent("dealt-local"))
+        XCTAssertEqual(expected.count, 16)
+        let out = scratch.appendingPathComponent("dealt-compose")
+        let run = try Self.runCompose([input.path, "-n", "4", "-o", out.path] + ops.flatMap { ["--op", $0] }, timeout: 180)
+        XCTAssertEqual(run.status, 0, "folder over 4 containers: \(run.stderr)")
+        let got = try files(out)
+        XCTAssertEqual(got.keys.sorted(), expected.keys.sorted(), "not the same outputs")
+        for (name, bytes) in expected {
+            XCTAssertEqual(got[name], bytes, "\(name): the bytes differ from one local process")
+        }
+        let perRank = imagesPerRank(run.stderr)
+        XCTAssertEqual(perRank.count, 4, "no per-rank summary for 4 ranks: \(run.stderr)")
+        XCTAssertEqual(perRank.values.reduce(0, +), 16, run.stderr)
+        XCTAssertGreaterThan(perRank.values.filter { $0 > 0 }.count, 1, "every image on one rank: \(run.stderr)")
+        XCTAssertEqual(Self.jobFolders(), [], "job folders left in data/")
+        print("compose tests: 16 images over 4 containers, images per rank \(perRank.sorted { $0.key < $1.key }.map(\.value))")
+    }
+
+    func test7b_workerKilledMidBatchThenResumed() throws {
+        // Long enough (48 images, two wide median passes each) that a kill after the first
+        // few outputs lands mid-batch.
+        let ops = ["median:size=15", "median:size=15"]
+        let input = try folder("resume", count: 48, size: 480)
+        let expected = try localFolder(input, ops, to: scratch.appendingPathComponent("resume-local"))
+        let out = scratch.appendingPathComponent("resume-compose")
+        Harness.cleanup(out)
+        let victim = try XCTUnwrap(Self.containers("worker").filter { $0.state == "running" }.last)
+        let command = [input.path, "-n", "4", "-o", out.path] + ops.flatMap { ["--op", $0] }
+        nonisolated(unsafe) var run: Harness.Outcome?
+        let done = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            run = try? Self.runCompose(command, timeout: 300)
+            done.signal()
+        }
+        // Kill once the batch has finished a few outputs in the job folder: mid-batch, not
+        // while the job is still being set up.
+        let deadline = Date().addingTimeInterval(120)
+        var seen = 0
+        while Date() < deadline, seen < 3 {
+            for job in Self.jobFolders() {
+                let outs = Self.dataFolder.appendingPathComponent("\(job)/\(out.lastPathComponent)")
+                let names = (try? FileManager.default.contentsOfDirectory(atPath: outs.path)) ?? []
+                seen = max(seen, names.filter { !$0.hasPrefix(".") }.count)
+            }
+            usleep(50_000)
+        }
+        XCTAssertGreaterThanOrEqual(seen, 3, "the batch never got going")
+        let kill = try Self.docker(["kill", victim.id])
+        XCTAssertEqual(kill.status, 0, "docker kill: \(kill.stderr)")
+        XCTAssertEqual(done.wait(timeout: .now() + 90), .success, "the batch did not end after the kill")
+        let killed = try XCTUnwrap(run)
+        XCTAssertNotEqual(killed.status, 0, "the batch succeeded although a node was killed: \(killed.stderr)")
+        let lines = killed.stderr.split(separator: "\n")
+        XCTAssertEqual(lines.count, 1, "expected one line: \(killed.stderr)")
+        XCTAssertTrue(killed.stderr.contains("node lost") && killed.stderr.contains(victim.name), killed.stderr)
+
+        // What was kept is finished: each file complete (the bytes of one process), no temporary file.
+        let kept = try files(out)
+        XCTAssertGreaterThan(kept.count, 0, "nothing kept: \(killed.stderr)")
+        XCTAssertLessThan(kept.count, expected.count, "the kill landed after the batch ended")
+        for (name, bytes) in kept {
+            XCTAssertFalse(name.hasPrefix("."), "a temporary file was kept: \(name)")
+            XCTAssertEqual(bytes, expected[name], "\(name): kept but not the finished output")
+        }
+        XCTAssertTrue(killed.stderr.contains("\(kept.count) finished output(s) kept"), killed.stderr)
+        XCTAssertEqual(Self.jobFolders(), [], "job folders left in data/")
+
+        // The same command with --skip-existing: the killed worker is started again, only the
+        // rest is done, and the folder ends as one uninterrupted process leaves it.
+        let resumed = try Self.runCompose(command + ["--skip-existing"], timeout: 300)
+        XCTAssertEqual(resumed.status, 0, "resume: \(resumed.stderr)")
+        XCTAssertTrue(resumed.stderr.contains("(\(kept.count) skipped: output exists)"), resumed.stderr)
+        let final = try files(out)
+        XCTAssertEqual(final.keys.sorted(), expected.keys.sorted())
+        for (name, bytes) in expected {
+            XCTAssertEqual(final[name], bytes, "\(name): the resumed folder differs from one uninterrupted process")
+        }
+        XCTAssertEqual(Self.jobFolders(), [], "job folders left in data/")
+        print("compose tests: killed \(victim.name) mid-batch with \(kept.count) of \(expected.count) outputs kept; "
+              + "resumed with --skip-existing in \(String(format: "%.1f", resumed.seconds)) s")
+    }
+
+    // MARK: - The service in the master
+
+    /// The service's token, made by the master at its start (it changes when the master does).
+    static func serviceToken() throws -> String {
+        try compose(["exec", "-T", "master", "cat", "/home/mpi/service/token"]).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// curl against the published port: (HTTP status, body). `body` is a file to send.
+    static func curl(_ path: String, body: URL? = nil, to output: URL? = nil, timeout: Double = 120) throws -> (Int, String) {
+        let token = try serviceToken()
+        let sink = output ?? scratch!.appendingPathComponent("curl-body-\(UUID().uuidString)")
+        defer { if output == nil { Harness.cleanup(sink) } }
+        var args = ["curl", "-sS", "--max-time", String(Int(timeout)), "-o", sink.path, "-w", "%{http_code}",
+                    "-H", "Authorization: Bearer \(token)"]
+        if let body { args += ["--data-binary", "@\(body.path)"] }
+        let run = try Harness.run(args + ["http://127.0.0.1:\(servicePort)\(path)"], timeout: timeout + 10)
+        let text = output == nil ? ((try? String(contentsOf: sink, encoding: .utf8)) ?? "") : ""
+        return (Int(run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0, text + run.stderr)
+    }
+
+    /// Waits until GET /v1/health answers 200 with `ranks` ranks; returns its body.
+    static func waitForService(ranks: Int, timeout: Double) throws -> String {
+        let deadline = Date().addingTimeInterval(timeout)
+        var last = ""
+        while Date() < deadline {
+            let (status, body) = (try? curl("/v1/health", timeout: 5)) ?? (0, "")
+            last = "\(status) \(body)"
+            if status == 200, body.contains("\"ranks\":\(ranks)") { return body }
+            usleep(500_000)
+        }
+        throw Unavailable(description: "the service did not answer with \(ranks) ranks in \(timeout) s: \(last)")
+    }
+
+    func test7c_serviceUpSubmitWorkerKilledRestarted() throws {
+        // `up -d` started it: rank 0 in the master over the 3 workers (all back after 7b).
+        _ = try Self.waitForService(ranks: 4, timeout: 150)
+        let input = Harness.fixtures.appendingPathComponent("photos/coffee-256.png")
+        let ops = ["gaussian:sigma=2", "sobel"]
+        let query = "/v1/process?op=gaussian:sigma=2&op=sobel&format=png"
+        let local = try localOneRank(input, ops, to: scratch.appendingPathComponent("service-local.png"))
+
+        // The command line on the same 4 ranks (-n: a launch), then the service, byte for byte.
+        let launched = scratch.appendingPathComponent("service-launched-4.png")
+        let launch = try Self.runCompose([input.path, "-n", "4", "-o", launched.path] + ops.flatMap { ["--op", $0] })
+        XCTAssertEqual(launch.status, 0, launch.stderr)
+        XCTAssertFalse(launch.stdout.contains("compose service"), "-n should launch: \(launch.stdout)")
+        let served = scratch.appendingPathComponent("service-4.png")
+        let (status, body) = try Self.curl(query, body: input, to: served)
+        XCTAssertEqual(status, 200, body)
+        XCTAssertEqual(try Data(contentsOf: served), try Data(contentsOf: launched), "the service's bytes differ from the command line's")
+        XCTAssertEqual(try readImage(path: served.path), local)
+
+        // run.sh IMAGE --compose without -n goes through the service.
+        let viaRun = scratch.appendingPathComponent("service-run.png")
+        let run = try Self.runCompose([input.path, "-o", viaRun.path] + ops.flatMap { ["--op", $0] })
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertTrue(run.stdout.contains("through the compose service on 4 ranks"), run.stdout)
+        XCTAssertEqual(try Data(contentsOf: viaRun), try Data(contentsOf: launched))
+
+        // A worker killed while a job is in flight: that request gets 503, the service ends,
+        // and the master starts it again over the 2 workers left.
+        let big = scratch.appendingPathComponent("service-big.ppm")
+        try writeImage(TestImages.stripes(width: 2048, height: 2048, channels: 3, seed: 9), path: big.path)
+        let victim = try XCTUnwrap(Self.containers("worker").filter { $0.state == "running" }.last)
+        nonisolated(unsafe) var inflight: (Int, String)?
+        let done = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            inflight = try? Self.curl("/v1/process" + "?op=median:size=25" + String(repeating: "&op=median:size=25", count: 9),
+                                      body: big, timeout: 120)
+            done.signal()
+        }
+        let deadline = Date().addingTimeInterval(60)
+        var busy = false
+        while Date() < deadline, !busy {
+            busy = ((try? Self.curl("/v1/health", timeout: 5))?.1 ?? "").contains("\"busy\":true")
+            if !busy { usleep(100_000) }
+        }
+        XCTAssertTrue(busy, "the long job never started")
+        usleep(500_000)
+        XCTAssertEqual(try Self.docker(["kill", victim.id]).status, 0)
+        XCTAssertEqual(done.wait(timeout: .now() + 90), .success, "the request in flight did not end after the kill")
+        let lost = try XCTUnwrap(inflight)
+        XCTAssertEqual(lost.0, 503, "the request in flight: \(lost.1)")
+        XCTAssertTrue(lost.1.contains("\"error\""), lost.1)
+        let restarted = Date()
+        _ = try Self.waitForService(ranks: 3, timeout: 120)
+        let back = Date().timeIntervalSince(restarted)
+
+        let again = scratch.appendingPathComponent("service-3.png")
+        let (status3, body3) = try Self.curl(query, body: input, to: again)
+        XCTAssertEqual(status3, 200, body3)
+        XCTAssertEqual(try readImage(path: again.path), local)
+        let launched3 = scratch.appendingPathComponent("service-launched-3.png")
+        let launch3 = try Self.runCompose([input.path, "-n", "3", "-o", launched3.path] + ops.flatMap { ["--op", $0] })
+        XCTAssertEqual(launch3.status, 0, launch3.stderr)
+        XCTAssertEqual(try Data(contentsOf: again), try Data(contentsOf: launched3), "after the restart: bytes differ from the command line's")
+        print("compose tests: service lost \(victim.name) mid-job (\(lost.0)), back on 3 ranks \(String(format: "%.1f", back)) s later")
+
+        // The next tests expect every node up.
+        XCTAssertEqual(try Self.docker(["start", victim.id]).status, 0)
+        try Self.waitUntilHealthy(count: Self.workers + 1, timeout: 120)
+    }
+
     // MARK: - What the containers are
 
-    func test8_unprivilegedNoPortsNoKeysInImage() throws {
+    func test8_unprivilegedLoopbackServiceOnlyNoKeysInImage() throws {
         let nodes = try Self.containers()
         XCTAssertEqual(nodes.count, Self.workers + 1)
         for node in nodes {
@@ -360,10 +598,17 @@ final class ComposeTests: XCTestCase {
             for process in processes {
                 XCTAssertEqual(process.split(separator: " ").first, "1000", "\(node.name): not the mpi user: \(process)")
             }
-            let ports = try Self.docker(["port", node.id])
-            XCTAssertEqual(ports.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "", "\(node.name) publishes \(ports.stdout)")
+            // Only the master publishes, only its service, only on the host's loopback.
+            let ports = try Self.docker(["port", node.id]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             let bindings = try Self.docker(["inspect", "-f", "{{json .HostConfig.PortBindings}}", node.id])
-            XCTAssertTrue(["{}", "null"].contains(bindings.stdout.trimmingCharacters(in: .whitespacesAndNewlines)), bindings.stdout)
+                .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            if node.name.contains("master") {
+                XCTAssertEqual(ports, "8080/tcp -> 127.0.0.1:\(Self.servicePort)", "\(node.name) publishes \(ports)")
+                XCTAssertEqual(bindings, "{\"8080/tcp\":[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"\(Self.servicePort)\"}]}", bindings)
+            } else {
+                XCTAssertEqual(ports, "", "\(node.name) publishes \(ports)")
+                XCTAssertTrue(["{}", "null"].contains(bindings), bindings)
+            }
         }
 
         // Every layer of the node image, unpacked: no PEM private key block in any file, and no

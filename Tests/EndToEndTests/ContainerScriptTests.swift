@@ -45,7 +45,12 @@ struct ContainerScriptTests {
         for needle in ["master:", "worker:", "replicas: 2", "ssh-key", "bandsaw-healthcheck", "/data"] {
             #expect(config.stdout.contains(needle), "resolved compose config lacks \(needle)")
         }
-        #expect(!config.stdout.contains("ports:"), "a port is published: sshd must stay inside the compose network")
+        // One published port: the master's service, on the host's loopback only; sshd stays
+        // inside the compose network.
+        let published = config.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { $0.hasPrefix("- ") && $0.hasSuffix("/tcp") }
+        #expect(config.stdout.components(separatedBy: "ports:").count == 2, "ports published beyond the master's service: \(config.stdout)")
+        #expect(published == ["- 127.0.0.1:8080:8080/tcp"], "the service must be published on 127.0.0.1 only: \(published)")
 
         let hosts = try ContainerFiles.text("hostfile").split(separator: "\n")
             .filter { !$0.hasPrefix("#") && !$0.trimmingCharacters(in: .whitespaces).isEmpty }
