@@ -17,10 +17,10 @@ sanitizers=(--sanitize=address -Xcc -fsanitize=undefined -Xcc -fno-sanitize-reco
 # Any report ends the process with a failure; leak checking stays on for the C doors.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-# Foundation's own leaks (not bandsaw's) are suppressed by library name.
 # Swift's backtracer and ASan's abort met in a nested fault and the test process spun at 50% of
 # a core for 15 minutes instead of exiting: ASan's report is the one wanted.
 export SWIFT_BACKTRACE=${SWIFT_BACKTRACE:-enable=no}
+# Foundation's own leaks (not bandsaw's) are suppressed by library name.
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/scripts/lsan-suppressions.txt:print_suppressions=0}
 swift build --build-tests "${sanitizers[@]}" --scratch-path .build-asan
 # The test bundle is run directly: `swift test --sanitize=address` sat at "Planning build" for
