@@ -266,17 +266,18 @@ final class ComposeTests: XCTestCase {
     // MARK: - Lost and dead nodes
 
     func test5_workerKilledMidJob() throws {
-        // A job far longer than the test waits (10 wide median passes over 4 MP, about half a
-        // minute on 4 ranks): it can only end early because of the kill.
+        // A job far longer than the test waits (24 wide median passes over 16 MP: about 10 s on
+        // 4 idle containers with the AVX2 median, which ran 10 passes over 4 MP in 1 s and so
+        // finished before the kill): it can only end early because of the kill.
         let input = scratch.appendingPathComponent("big.ppm")
-        try writeImage(TestImages.stripes(width: 2048, height: 2048, channels: 3, seed: 5), path: input.path)
+        try writeImage(TestImages.stripes(width: 4096, height: 4096, channels: 3, seed: 5), path: input.path)
         let out = scratch.appendingPathComponent("killed.png")
         let victim = try XCTUnwrap(Self.containers("worker").last)
         nonisolated(unsafe) var run: Harness.Outcome?
         let done = DispatchSemaphore(value: 0)
         DispatchQueue.global().async {
             run = try? Self.runCompose([input.path, "-n", "4", "-o", out.path]
-                                       + Array(repeating: ["--op", "median:size=25"], count: 10).flatMap { $0 })
+                                       + Array(repeating: ["--op", "median:size=25"], count: 24).flatMap { $0 })
             done.signal()
         }
         // Kill once the victim's rank is computing, not while the job is still being set up.
@@ -543,13 +544,16 @@ final class ComposeTests: XCTestCase {
 
         // A worker killed while a job is in flight: that request gets 503, the service ends,
         // and the master starts it again over the 2 workers left.
+        // Long enough to be seen running and killed mid-way (as test5's job: 24 median passes
+        // over 16 MP, about 10 s idle; 10 passes over 4 MP ended in about a second, before the
+        // health poll saw it).
         let big = scratch.appendingPathComponent("service-big.ppm")
-        try writeImage(TestImages.stripes(width: 2048, height: 2048, channels: 3, seed: 9), path: big.path)
+        try writeImage(TestImages.stripes(width: 4096, height: 4096, channels: 3, seed: 9), path: big.path)
         let victim = try XCTUnwrap(Self.containers("worker").filter { $0.state == "running" }.last)
         nonisolated(unsafe) var inflight: (Int, String)?
         let done = DispatchSemaphore(value: 0)
         DispatchQueue.global().async {
-            inflight = try? Self.curl("/v1/process" + "?op=median:size=25" + String(repeating: "&op=median:size=25", count: 9),
+            inflight = try? Self.curl("/v1/process" + "?op=median:size=25" + String(repeating: "&op=median:size=25", count: 23),
                                       body: big, timeout: 120)
             done.signal()
         }
