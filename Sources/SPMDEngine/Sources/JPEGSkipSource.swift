@@ -5,7 +5,8 @@ import ImageCore
 /// broadcasts the file (the compressed bytes, a tenth of the pixels) and every rank decodes
 /// its rows with libjpeg-turbo skipping the rows above them
 /// (``JPEGBands/decodeSkipping(rows:file:layout:maxPixels:path:)``). Skipping still
-/// entropy-decodes those rows, so the band split gives the later ranks fewer rows.
+/// entropy-decodes those rows, so later ranks decode more; the split stays even all the same
+/// (``JPEGBandLoad/skipCost`` says why).
 struct JPEGSkipSource: BandSource {
     static let name = "jpeg-skip"
     private var found: JPEGBandLoad?
