@@ -167,12 +167,12 @@ public struct HysteresisBand: Sendable {
     public func edges() -> Band {
         let own = states.pixels
         // edge (2) -> 255; none, weak and pending (0, 1, 3) -> 0, without a branch so the loop
-        // vectorises.
-        let pixels = [UInt8](unsafeUninitializedCapacity: own.count) { out, n in
+        // vectorises. A fresh output like every kernel's, so huge pages where offered (with 4 KiB
+        // pages, a 16 MP band's faults were ~8% of canny's time, perf).
+        let pixels = PixelStorage.uninitialized(count: own.count) { out in
             own.withUnsafeBufferPointer { src in
                 for i in 0..<src.count { out[i] = ((src[i] &>> 1) & ~src[i] & 1) &* 255 }
             }
-            n = own.count
         }
         return Band(width: states.width, channels: 1, imageHeight: states.imageHeight, firstRow: owned.lowerBound,
                     pixels: pixels)
