@@ -24,18 +24,18 @@ AVX2 static inline __m256i med3(__m256i a, __m256i b, __m256i c) {
     return _mm256_max_epu8(_mm256_min_epu8(a, b), _mm256_min_epu8(_mm256_max_epu8(a, b), c));
 }
 
-/* How far ahead in a row the sort asks for the two rows it reads for the first time (d and e;
- * a and b were read by the previous pair and are still cached): the hardware prefetcher alone
- * left the loop waiting on them (perf, 8-13% of the kernel's time on 16 MP). */
-#define MEDIAN3_PREFETCH 4096
-
-/* Column sorts of rows b and d against a (planes 0-2: lo, mid, hi) and e (planes 3-5). */
+/* Column sorts of rows b and d against a (planes 0-2: lo, mid, hi) and e (planes 3-5). Of the
+ * four rows, a and b were the previous pair's d and e and are still cached; the sort asks for
+ * the next pair's two new rows (nd, ne) meanwhile, so they come from memory while this pair's
+ * medians are computed (the hardware prefetcher alone left the loop waiting on its loads). */
 AVX2 static void median3_sort(const uint8_t *a, const uint8_t *b, const uint8_t *d, const uint8_t *e,
-                              uint8_t *const *p, size_t n) {
+                              const uint8_t *nd, const uint8_t *ne, uint8_t *const *p, size_t n) {
     size_t j = 0;
     for (; j + 32 <= n; j += 32) {
-        _mm_prefetch((const char *)(d + j + MEDIAN3_PREFETCH), _MM_HINT_T0);
-        _mm_prefetch((const char *)(e + j + MEDIAN3_PREFETCH), _MM_HINT_T0);
+        if ((j & 63) == 0) {
+            _mm_prefetch((const char *)(nd + j), _MM_HINT_T0);
+            _mm_prefetch((const char *)(ne + j), _MM_HINT_T0);
+        }
         __m256i vb = _mm256_loadu_si256((const __m256i *)(b + j));
         __m256i vd = _mm256_loadu_si256((const __m256i *)(d + j));
         __m256i mn = _mm256_min_epu8(vb, vd), mx = _mm256_max_epu8(vb, vd);
@@ -92,7 +92,9 @@ AVX2 void ck_median3_avx2(const uint8_t *const *rows, size_t outRows, size_t wid
     for (size_t y = 0; y < outRows; y += 2) {
         const int pair = y + 1 < outRows;
         const uint8_t *a = rows[y], *b = rows[y + 1], *d = rows[y + 2], *e = pair ? rows[y + 3] : rows[y + 2];
-        median3_sort(a, b, d, e, planes, n);
+        const size_t last = outRows + 1;
+        const uint8_t *nd = y + 4 <= last ? rows[y + 4] : d, *ne = y + 5 <= last ? rows[y + 5] : e;
+        median3_sort(a, b, d, e, nd, ne, planes, n);
         for (int k = 0; k < 6; k++) {
             memcpy(planes[k] - c, planes[k], c);
             memcpy(planes[k] + n, planes[k] + n - c, c);
