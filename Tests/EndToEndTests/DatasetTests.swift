@@ -116,6 +116,45 @@ struct DatasetTests {
         }
     }
 
+    @Test("an output that cannot be renamed into place fails that image alone (its sync and rename run on the committer thread): one line, the rest written, no temporary file", .needsMPIRun)
+    func renameRefused() throws {
+        let root = try Harness.temporaryFolder("dataset-rename")
+        defer { Harness.cleanup(root) }
+        let input = try Self.makeFolder(root, count: 9, seed: 12)
+        let one = root.appendingPathComponent("one")
+        #expect(try Harness.bandsaw([input.path, "-o", one.path, "-q"]).status == 0)
+        for ranks in [1, 2, 3] {
+            for schedule in ["images", "auto", "bands"] {
+                let context = "-np \(ranks) \(schedule)"
+                let out = root.appendingPathComponent("out-\(ranks)-\(schedule)")
+                // A folder where img005's output should go: rename(2) cannot put a file there.
+                let blocked = out.appendingPathComponent("img005.ppm")
+                try FileManager.default.createDirectory(at: blocked.appendingPathComponent("inside"),
+                                                        withIntermediateDirectories: true)
+                let report = root.appendingPathComponent("report-\(ranks)-\(schedule).json")
+                let r = try Harness.mpirun(ranks, [input.path, "-o", out.path, "-q", "--schedule", schedule,
+                                                   "--report", report.path])
+                #expect(r.status == 3, "\(context): exit \(r.status) \(r.stderr)")
+                let errors = r.stderr.split(separator: "\n").filter { $0.hasPrefix("error: ") }
+                #expect(errors == ["error: \(blocked.path): cannot write: is a directory"], "\(context): \(r.stderr)")
+                let summary = r.stderr.split(separator: "\n").last.map(String.init) ?? ""
+                #expect(summary.contains("8 of 9 images written") && summary.contains("img005.ppm"), "\(context): \(summary)")
+                try FileManager.default.removeItem(at: blocked)
+                var expected = Self.contents(one)
+                expected["img005.ppm"] = nil
+                let written = Self.contents(out)
+                #expect(written.keys.sorted() == expected.keys.sorted(), "\(context): \(written.keys.sorted())")
+                if schedule != "bands" || ranks == 1 {
+                    #expect(written == expected, "\(context): outputs differ from one process")
+                }
+                let entries = try Self.report(report)["batch"] as? [[String: Any]] ?? []
+                #expect(entries.count == 9, "\(context)")
+                #expect(entries.filter { ($0["status"] as? String) == "failed" }.map { $0["output"] as? String }
+                        == [blocked.path], "\(context): \(entries)")
+            }
+        }
+    }
+
     @Test("a batch killed part-way keeps every finished output; --skip-existing completes it byte-identically", .needsMPIRun)
     func killAndResume() throws {
         let root = try Harness.temporaryFolder("dataset-resume")
