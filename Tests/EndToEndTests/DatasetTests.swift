@@ -186,9 +186,17 @@ struct DatasetTests {
         #expect(partial.count >= 6 && partial.count < 40, "killed with \(partial.count) outputs")
         #expect(!partial.keys.contains { $0.hasPrefix(".") }, "left \(partial.keys.filter { $0.hasPrefix(".") })")
         for (name, data) in partial { #expect(reference[name] == data, "\(name) is not complete") }
+        // What a rank killed outright (SIGKILL, a lost node) would leave: the rerun clears it,
+        // and leaves alone a hidden file that is not one of its temporaries.
+        let stale = out.appendingPathComponent(".img008.ppm.tmp-99999")
+        let unrelated = out.appendingPathComponent(".img008.ppm.tmp-notes")
+        try Data([1, 2, 3]).write(to: stale)
+        try Data([4]).write(to: unrelated)
         let resumed = try Harness.mpirun(3, [input.path, "-o", out.path, "-q", "--skip-existing"])
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(resumed.stderr.contains("skipped"), "\(resumed.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: stale.path), "a killed rank's temporary file survived the rerun")
+        try FileManager.default.removeItem(at: unrelated)
         #expect(Self.contents(out) == reference, "the resumed batch differs from one uninterrupted process")
         let alive = try Harness.run(["pgrep", "-f", input.path], timeout: 10)
         #expect(alive.stdout.isEmpty, "ranks still running: \(alive.stdout)")
