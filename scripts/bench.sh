@@ -29,6 +29,11 @@ for tool in python3 mpirun swift; do
 done
 [ -x /usr/bin/time ] || { echo "error: /usr/bin/time not found (apt-get install time)" >&2; exit 1; }
 
+# NumPy's OpenBLAS starts a thread server per process that takes about 14% of the OpenCV
+# script's samples on the other core (perf, kernels run): the peers get one thread each, as
+# cv2.setNumThreads(1) already asks of OpenCV itself.
+export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
+
 if [ ! -x .bench-venv/bin/python ]; then
     python3 -m venv .bench-venv
 fi
