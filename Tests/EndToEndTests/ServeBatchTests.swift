@@ -159,6 +159,50 @@ extension ServeTests {
         return (group, false)
     }
 
+    @Test("jobs arriving one by one while a batch runs are dealt into it: one-process bytes, a bad one fails alone", .needsMPIRun)
+    func lateJobsJoinRunningBatch() throws {
+        let service = try ServeProcess()
+        defer { service.stop() }
+        let folder = try Harness.temporaryFolder("serve-late")
+        defer { Harness.cleanup(folder) }
+        let query = "op=median:size=7&format=jpg"
+        let inputs = try Self.burstInputs(20, width: 700, height: 500, in: folder)
+        let replies = LockedReplies()
+        let (group, running) = try Self.startBatch(service, inputs, query: query, in: folder, replies: replies)
+        #expect(running, "the batch was not seen running")
+
+        // One at a time, each sent after the previous one's answer: a lone job that found the
+        // batch over would run banded (Bandsaw-Rank: all); dealt into the running batch, it is
+        // served by one rank.
+        let bad = Harness.fixtures.appendingPathComponent("bad/truncated.png")
+        let lateFolder = folder.appendingPathComponent("late")
+        try FileManager.default.createDirectory(at: lateFolder, withIntermediateDirectories: true)
+        let late = try Self.burstInputs(3, width: 300, height: 200, in: lateFolder)
+        let sequence = [late[0], late[1], bad, late[2]]
+        var lateReplies: [ServeProcess.Reply] = []
+        for input in sequence { lateReplies.append(try service.process(input, query)) }
+        let batchLeft = inputs.indices.filter { replies.get($0) == nil }.count
+        group.wait()
+
+        for (input, reply) in zip(sequence, lateReplies) where input != bad {
+            let cli = try CommandLine1.run(input, format: "jpg", ["--op", "median:size=7"], in: folder, ranks: 1)
+            #expect(reply.status == 200 && cli.bytes != nil && reply.body == cli.bytes,
+                    "\(input.lastPathComponent): \(reply.status) \(reply.text.prefix(200))")
+            let rank = reply.headers["bandsaw-rank"] ?? ""
+            #expect(!rank.isEmpty && rank != "all", "\(input.lastPathComponent) was served by \(rank), not dealt into the batch (batch jobs still open after the late ones: \(batchLeft))")
+        }
+        let failed = lateReplies[2]
+        #expect(failed.status == 422, "\(failed.status) \(failed.text)")
+        #expect(failed.error == (try Self.cliError(bad, format: "jpg", ["--op", "median:size=7"], in: folder)))
+        for (i, input) in inputs.enumerated() {
+            let cli = try CommandLine1.run(input, format: "jpg", ["--op", "median:size=7"], in: folder, ranks: 1)
+            let reply = replies.get(i)
+            #expect(reply?.status == 200 && reply?.body == cli.bytes, "\(i): \(reply?.status ?? 0) \(reply?.text.prefix(200) ?? "")")
+        }
+        #expect(service.leftovers.isEmpty, "\(service.leftovers)")
+        #expect(try service.request("/v1/health").status == 200)
+    }
+
     @Test("SIGTERM to rank 0 mid-batch: every job of the batch is answered right, every rank exits 0", .needsMPIRun)
     func sigtermDrainsBatch() throws {
         let service = try ServeProcess()
