@@ -52,7 +52,10 @@ public func writeFileAtomically(_ bytes: [UInt8], path: String) throws(ImageErro
 /// The first half of ``writeFileAtomically(_:path:)``: writes and syncs `bytes` to the
 /// temporary file beside `path` (``temporaryPath(for:)``) and returns its name; removes it on
 /// failure. ``commitTemporary(_:to:)`` finishes, or the caller unlinks it.
-public func writeTemporaryFile(_ bytes: [UInt8], for path: String) throws(ImageError) -> String {
+///
+/// - Parameter sync: false leaves the sync to ``syncAndCommitTemporary(_:to:)`` (a batch's
+///   committer thread, so the wait for the disk is not on the image's path).
+public func writeTemporaryFile(_ bytes: [UInt8], for path: String, sync: Bool = true) throws(ImageError) -> String {
     let temporary = temporaryPath(for: path)
 
     let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
@@ -70,7 +73,7 @@ public func writeTemporaryFile(_ bytes: [UInt8], for path: String) throws(ImageE
             done += n
         }
     }
-    if failure == 0, fsync(fd) != 0 { failure = errno }
+    if failure == 0, sync, fsync(fd) != 0 { failure = errno }
     if close(fd) != 0, failure == 0 { failure = errno }
     if failure != 0 {
         unlink(temporary)
@@ -94,6 +97,23 @@ public func commitTemporary(_ temporary: String, to path: String) throws(ImageEr
         unlink(temporary)
         throw .io(path: path, detail: "cannot write: \(reason(failure))")
     }
+}
+
+/// Syncs a written temporary file to the disk, then renames it over `path` (never the other way
+/// round: a name that appears must hold the whole file even after a power cut); removes it when
+/// either fails.
+public func syncAndCommitTemporary(_ temporary: String, to path: String) throws(ImageError) {
+    let fd = open(temporary, O_RDONLY | O_CLOEXEC)
+    var failure: Int32 = fd < 0 ? errno : 0
+    if fd >= 0 {
+        if fsync(fd) != 0 { failure = errno }
+        close(fd)
+    }
+    if failure != 0 {
+        unlink(temporary)
+        throw .io(path: path, detail: "cannot write: \(reason(failure))")
+    }
+    try commitTemporary(temporary, to: path)
 }
 
 /// Creates (or empties) the file at `path` for writing, then closes it.

@@ -55,7 +55,7 @@ public struct BatchRunner {
         var plan = BatchPlan(dealt: [], banded: [])
         var list: [ImageJob] = []
         var median = 0
-        var header: [Int64] = [0, 0, 0]
+        var header: [Int64] = [0, 0, 0, 0]
         if case .jobs(let found) = jobs, found.count > 1 || (feed != nil && !found.isEmpty) {
             list = found
             let sizes = found.map { job -> Int in
@@ -69,7 +69,10 @@ public struct BatchRunner {
                                  banded: [])
             }
             median = sizes.sorted()[sizes.count / 2]
-            header = [1, Int64(plan.dealt.count), Int64(plan.banded.count)]
+            // Outputs are committed off the image's path only when no two images share one
+            // (the command line refuses such a list; an engine caller might not).
+            let distinct = Set(found.map(\.output)).count == found.count
+            header = [1, Int64(plan.dealt.count), Int64(plan.banded.count), distinct ? 1 : 0]
         }
         try world.broadcast(&header)
         guard header[0] == 1 else {
@@ -77,18 +80,23 @@ public struct BatchRunner {
         }
         let start = monotonicSeconds()
         if world.rank == 0 { events.planned(list.count) }
+        let committer = header[3] == 1 ? OutputCommitter() : nil
+        defer { committer?.stop() }
         var batch = Batch(ranks: world.size)
         if header[1] > 0 {
             if world.rank == 0 {
-                try deal(plan.dealt, of: list, ahead: ahead > 0 ? ahead : Self.aheadFor(medianBytes: median), into: &batch)
+                try deal(plan.dealt, of: list, ahead: ahead > 0 ? ahead : Self.aheadFor(medianBytes: median),
+                         committer: committer, into: &batch)
             } else {
-                try work()
+                try work(committer: committer)
             }
         }
         for index in 0..<Int(header[2]) {
             let job = world.rank == 0 ? list[plan.banded[index]] : nil
-            try band(job, into: &batch)
+            try band(job, committer: committer, into: &batch)
+            if let committer { batch.settle(committer.take(), events: events) }
         }
+        if let committer { batch.settle(committer.takeAll(), events: events) }
         var report = RunReport(ranks: world.size, halo_mode: settings.haloMode.rawValue,
                                pipeline: settings.specs.map(\.description).joined(separator: " | "), images: batch.images)
         if world.rank == 0 {
@@ -110,6 +118,16 @@ public struct BatchRunner {
         var load: [RankLoad]
         var worst = RunStatus.success
 
+        /// An image of rank 0's whose output waits for the committer: recorded once renamed.
+        struct Awaiting {
+            var entry: BatchEntry
+            var report: ImageReport?
+            var status: RunStatus
+            var allRanks: Bool
+        }
+        /// By output path (distinct within a batch that commits this way).
+        var awaiting: [String: Awaiting] = [:]
+
         init(ranks: Int) { load = (0..<ranks).map { RankLoad(rank: $0, images: 0, busy_s: 0) } }
 
         mutating func add(_ entry: BatchEntry, report: ImageReport?, status: RunStatus, allRanks: Bool) {
@@ -121,12 +139,47 @@ public struct BatchRunner {
                 load[rank].busy_s = ((load[rank].busy_s + entry.seconds) * 1e6).rounded() / 1e6
             }
         }
+
+        /// Records the images whose outputs the committer finished (a failed sync or rename
+        /// fails the image, with its line, as a failed write would have).
+        mutating func settle(_ completions: [OutputCommitter.Completion], events: RunEvents) {
+            for completion in completions {
+                guard var held = awaiting.removeValue(forKey: completion.output) else { continue }
+                if let failure = completion.failure {
+                    events.failed(failure.message)
+                    held.entry.status = "failed"
+                    held.report = nil
+                    held.status = failure.status
+                }
+                held.entry.exit = held.status.rawValue
+                if let report = held.report { events.finished(report) }
+                add(held.entry, report: held.report, status: held.status, allRanks: held.allRanks)
+                events.ended(held.entry)
+            }
+        }
     }
 
     // MARK: - Banded
 
-    /// One image across all ranks (rank 0 holds `job`).
-    private func band(_ job: ImageJob?, into batch: inout Batch) throws {
+    /// One image across all ranks (rank 0 holds `job`). On one rank, the image runs as a dealt
+    /// one does, its output committed off its path like theirs: a one-process folder is the
+    /// baseline a dealt batch is measured against, and pays the disk's wait no more than it.
+    private func band(_ job: ImageJob?, committer: OutputCommitter?, into batch: inout Batch) throws {
+        if world.size == 1, let committer, let job {
+            let result = processAlone(job, fault: fault, committer: committer)
+            let entry = BatchEntry(input: job.input, output: job.output, rank: 0, schedule: "banded",
+                                   status: result.status == .success ? "written" : "failed",
+                                   seconds: result.seconds, input_access: "read", output_access: "wrote",
+                                   megapixels: result.report.map { Double($0.width * $0.height) / 1e6 } ?? 0,
+                                   exit: result.status.rawValue)
+            guard result.status != .success else {
+                batch.awaiting[job.output] = Batch.Awaiting(entry: entry, report: result.report, status: result.status,
+                                                            allRanks: true)
+                return
+            }
+            batch.add(entry, report: nil, status: result.status, allRanks: true)
+            return events.ended(entry)
+        }
         let start = monotonicSeconds()
         let outcome = try SPMDRunner(world: world, settings: settings, events: events, fault: fault)
             .run(job.map { .jobs([$0]) } ?? .worker)
@@ -149,10 +202,14 @@ public struct BatchRunner {
     /// image, a worker at the end) takes CPU from the ranks still working whenever the machine
     /// has more runnable processes than cores. At most 1 ms is lost per wait, and a worker
     /// holding images ahead rarely waits at all.
-    private func awaitMessage(tag: Int) throws -> Message {
+    ///
+    /// `between` runs before each sleep (a worker posts the reports its committer finished
+    /// meanwhile); when it did something, the wait starts again from the shortest sleep.
+    private func awaitMessage(tag: Int, between: () throws -> Bool = { false }) throws -> Message {
         var pause: UInt32 = 20
         while true {
             if let message = try world.poll(tag: tag) { return message }
+            if try between() { pause = 20; continue }
             usleep(pause)
             pause = min(pause * 2, 1000)
         }
@@ -160,7 +217,8 @@ public struct BatchRunner {
 
     // MARK: - Rank 0: dealing
 
-    private func deal(_ order: [Int], of initial: [ImageJob], ahead: Int, into batch: inout Batch) throws {
+    private func deal(_ order: [Int], of initial: [ImageJob], ahead: Int, committer: OutputCommitter?,
+                      into batch: inout Batch) throws {
         var list = initial
         var dealer = Dealer(images: order, ranks: world.size, ahead: ahead)
         var sends: [PendingSend] = []
@@ -247,10 +305,20 @@ public struct BatchRunner {
             var report = done.outcome == .written ? try? JSONDecoder().decode(ImageReport.self, from: Data(done.report)) : nil
             if done.outcome == .failed {
                 events.failed(done.message)
-            } else if let output = done.output, let failure = commitSent(output, to: job.output) {
-                events.failed(failure.message)
-                status = failure.status
-                report = nil
+            } else if let output = done.output {
+                switch commitSent(output, to: job.output, committer: committer) {
+                case .failed(let failure):
+                    events.failed(failure.message)
+                    status = failure.status
+                    report = nil
+                case .handedOver:
+                    batch.awaiting[job.output] = Batch.Awaiting(
+                        entry: entry(done.index, rank: rank, report, seconds: done.seconds, read: done.readItself, wrote: false),
+                        report: report, status: status, allRanks: false)
+                    if let next = dealer.done(by: rank) { try hand(next, to: rank) }
+                    return
+                case .committed: break
+                }
             }
             record(entry(done.index, rank: rank, report, seconds: done.seconds, read: done.readItself,
                          wrote: done.output == nil), report, status)
@@ -268,22 +336,29 @@ public struct BatchRunner {
 
         while true {
             while let message = try world.poll(tag: DealTag.done) { try handle(message) }
+            if let committer { batch.settle(committer.take(), events: events) }
             _ = try pull()
             if let index = dealer.forRoot() {
-                let result = processAlone(list[index], fault: soloFault)
+                let result = processAlone(list[index], fault: soloFault, committer: committer)
                 dealer.rootDone()
-                record(entry(index, rank: 0, result.report, seconds: result.seconds, read: true, wrote: true),
-                       result.report, result.status)
+                let done = entry(index, rank: 0, result.report, seconds: result.seconds, read: true, wrote: true)
+                if committer != nil, result.status == .success {
+                    batch.awaiting[list[index].output] = Batch.Awaiting(entry: done, report: result.report,
+                                                                        status: result.status, allRanks: false)
+                } else {
+                    record(done, result.report, result.status)
+                }
             } else if dealer.finished {
                 break
             } else if feed == nil {
                 try handle(try awaitMessage(tag: DealTag.done))
             } else {
                 // A worker's report or a new image, whichever comes first, with awaitMessage's
-                // sleeps between looks.
+                // sleeps between looks; outputs the committer renamed meanwhile are answered.
                 var pause: UInt32 = 20
                 while true {
                     if let message = try world.poll(tag: DealTag.done) { try handle(message); break }
+                    if let committer { batch.settle(committer.take(), events: events) }
                     if try pull() { break }
                     usleep(pause)
                     pause = min(pause * 2, 1000)
@@ -294,19 +369,32 @@ public struct BatchRunner {
         for pending in sends { try pending.wait() }
     }
 
-    /// Rank 0 writes output bytes a worker sent (temporary file, then rename); the failure, if any.
-    private func commitSent(_ bytes: [UInt8], to output: String) -> Failure? {
+    /// What became of output bytes a worker sent.
+    private enum SentCommit {
+        case committed
+        /// Written; the committer syncs and renames it.
+        case handedOver
+        case failed(Failure)
+    }
+
+    /// Rank 0 writes output bytes a worker sent (temporary file, then rename, by the committer
+    /// when there is one).
+    private func commitSent(_ bytes: [UInt8], to output: String, committer: OutputCommitter?) -> SentCommit {
         TemporaryFiles.track(temporaryPath(for: output))
         defer { TemporaryFiles.track(nil) }
         do throws(ImageError) {
-            let temporary = try writeTemporaryFile(bytes, for: output)
+            let temporary = try writeTemporaryFile(bytes, for: output, sync: committer == nil)
+            if let committer {
+                committer.submit(temporary, to: output)
+                return .handedOver
+            }
             do throws(ImageError) { try commitTemporary(temporary, to: output) } catch {
                 unlink(temporary)
                 throw error
             }
-            return nil
+            return .committed
         } catch {
-            return Failure(error)
+            return .failed(Failure(error))
         }
     }
 
@@ -321,7 +409,8 @@ public struct BatchRunner {
 
     /// `job` through the engine on this rank alone: its status, its report (written only), the
     /// failure's line (with this rank's number where the engine says rank 0) and the wall time.
-    private func processAlone(_ job: ImageJob, fault: FaultInjection?,
+    /// With a `committer`, a written output is handed to it, not yet in place when this returns.
+    private func processAlone(_ job: ImageJob, fault: FaultInjection?, committer: OutputCommitter? = nil,
                               forwardFailures: Bool = true) -> (status: RunStatus, report: ImageReport?, line: String?, seconds: Double) {
         let start = monotonicSeconds()
         let lines = Lines()
@@ -334,7 +423,9 @@ public struct BatchRunner {
         })
         let outcome: RunOutcome
         do {
-            outcome = try SPMDRunner(world: SingleRank(), settings: settings, events: local, fault: fault).run(.jobs([job]))
+            var alone = settings
+            alone.committer = committer
+            outcome = try SPMDRunner(world: SingleRank(), settings: alone, events: local, fault: fault).run(.jobs([job]))
         } catch {
             let line = "\(job.input): rank \(rank) failed: \(error)"
             if forwardFailures { failed(line) }
@@ -346,16 +437,33 @@ public struct BatchRunner {
 
     // MARK: - Workers
 
-    private func work() throws {
+    private func work(committer: OutputCommitter?) throws {
         var sends: [PendingSend] = []
+        // Reports of images whose outputs wait for the committer, by output path: posted once
+        // renamed (rank 0 counts an image done only then).
+        var awaiting: [String: DealReport] = [:]
         let scratch = FileManager.default.temporaryDirectory.path + "/bandsaw-\(getpid())-rank\(world.rank)"
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         func report(_ done: DealReport) throws {
             sends.append(try world.post(done.wire, to: 0, tag: DealTag.done))
             sends = try sends.filter { try !$0.isDone() }
         }
+        func postCommitted() throws -> Bool {
+            guard let committer, !awaiting.isEmpty else { return false }
+            let completions = committer.take()
+            for completion in completions {
+                guard var done = awaiting.removeValue(forKey: completion.output) else { continue }
+                if let failure = completion.failure {
+                    done = DealReport(index: done.index, outcome: .failed, status: failure.status,
+                                      message: failure.message, seconds: done.seconds, readItself: done.readItself)
+                }
+                try report(done)
+            }
+            return !completions.isEmpty
+        }
         loop: while true {
-            let message = try awaitMessage(tag: DealTag.job)
+            _ = try postCommitted()
+            let message = try awaitMessage(tag: DealTag.job, between: postCommitted)
             switch try DealOrder(wire: message.bytes) {
             case .stop:
                 break loop
@@ -370,7 +478,14 @@ public struct BatchRunner {
                     try report(DealReport(index: index, outcome: .needsBytes))
                     continue
                 }
-                try report(processDealt(index: index, job: job, bytes: bytes, writesOutput: writesOutput, scratch: scratch))
+                let deferred = writesOutput ? committer : nil
+                let done = processDealt(index: index, job: job, bytes: bytes, writesOutput: writesOutput,
+                                        committer: deferred, scratch: scratch)
+                if deferred != nil, done.outcome == .written {
+                    awaiting[job.output] = done
+                } else {
+                    try report(done)
+                }
             }
         }
         for pending in sends { try pending.wait() }
@@ -379,8 +494,9 @@ public struct BatchRunner {
     /// A dealt image on this worker: read from its path or from the sent bytes (kept in a
     /// scratch file under the input's own name, so every message reads as on one process),
     /// written in place or encoded into a scratch file whose bytes go back to rank 0.
+    /// With a `committer`, the written output is handed to it (the caller reports it once renamed).
     private func processDealt(index: Int, job: ImageJob, bytes: [UInt8]?, writesOutput: Bool,
-                              scratch: String) -> DealReport {
+                              committer: OutputCommitter?, scratch: String) -> DealReport {
         var local = job
         if bytes != nil || !writesOutput {
             try? FileManager.default.createDirectory(atPath: scratch + "/in", withIntermediateDirectories: true)
@@ -398,7 +514,7 @@ public struct BatchRunner {
             if local.input != job.input { unlink(local.input) }
             if local.output != job.output { unlink(local.output) }
         }
-        let result = processAlone(local, fault: soloFault, forwardFailures: false)
+        let result = processAlone(local, fault: soloFault, committer: committer, forwardFailures: false)
         func restored(_ text: String) -> String {
             text.replacingOccurrences(of: local.input, with: job.input).replacingOccurrences(of: local.output, with: job.output)
         }

@@ -83,12 +83,18 @@ final class ImageRun {
                     firstRow: plan.shares[rank].needed.lowerBound, pixels: pixels)
     }
 
+    /// Whether the sync and rename of the output go to the settings' committer: only on one
+    /// rank, where no other rank waits for the agreement on the rename.
+    var defersCommit: Bool { settings.committer != nil && world.size == 1 }
+
     /// Rank 0 writes `bytes` to a temporary file beside `job`'s output (tracked, so a signal
     /// removes it); returns its name, or the failure to agree on.
     func writeTemporary(_ bytes: [UInt8], for job: ImageJob) -> (String?, Failure?) {
         time(.write) {
             TemporaryFiles.track(temporaryPath(for: job.output))
-            do throws(ImageError) { return (try writeTemporaryFile(bytes, for: job.output), nil) } catch {
+            do throws(ImageError) {
+                return (try writeTemporaryFile(bytes, for: job.output, sync: !defersCommit), nil)
+            } catch {
                 TemporaryFiles.track(nil)
                 return (nil, Failure(error))
             }

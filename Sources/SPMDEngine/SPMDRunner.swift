@@ -179,7 +179,9 @@ public struct SPMDRunner {
         let agreed = try run.time(.write) { try run.agree(.write, writeFailure) }
         var commitFailure: Failure? = nil
         if let job = run.job, let temporary {
-            if agreed == nil {
+            if agreed == nil, run.defersCommit, let committer = settings.committer {
+                committer.submit(temporary, to: job.output)
+            } else if agreed == nil {
                 do throws(ImageError) { try commitTemporary(temporary, to: job.output) } catch { commitFailure = Failure(error) }
             } else {
                 unlink(temporary)

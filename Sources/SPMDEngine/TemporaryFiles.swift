@@ -3,13 +3,27 @@ import Foundation
 import Glibc
 #endif
 
-/// The temporary output file this rank has open, for the signal handler to remove (a C string
+/// The temporary output file this rank is writing, for the signal handler to remove (a C string
 /// allocated once per file; the handler only reads it and calls unlink, which is safe there).
 nonisolated(unsafe) private var pendingTemporary: UnsafeMutablePointer<CChar>? = nil
 
-/// Removes the pending temporary file, then dies of the signal as if no handler were set.
+/// How many written temporary files can wait for their commit at once (``OutputCommitter``
+/// holds fewer; the rest is margin).
+private let heldCapacity = 64
+
+/// Written temporary files waiting for the committer thread's sync and rename, one slot each,
+/// for the signal handler to remove too. A fixed array: the handler must not meet a buffer
+/// being reallocated.
+nonisolated(unsafe) private let heldTemporaries: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> = {
+    let slots = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: heldCapacity)
+    slots.initialize(repeating: nil, count: heldCapacity)
+    return slots
+}()
+
+/// Removes the pending and held temporary files, then dies of the signal as if no handler were set.
 private let removeTemporaryAndDie: @convention(c) (Int32) -> Void = { signal in
     if let path = pendingTemporary { unlink(path) }
+    for slot in 0..<heldCapacity { if let path = heldTemporaries[slot] { unlink(path) } }
     Glibc.signal(signal, SIG_DFL)
     raise(signal)
 }
@@ -29,8 +43,9 @@ public enum TemporaryFiles {
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 
-    /// Serialises ``track(_:)``: several images may be written at once in one process (the
-    /// engine tests' in-process worlds), and two threads must not free the same string.
+    /// Serialises ``track(_:)``, ``hold(_:)`` and ``release(_:)``: several images may be written
+    /// at once in one process (the engine tests' in-process worlds, the committer thread), and
+    /// two threads must not free the same string.
     private static let lock = NSLock()
 
     /// Records the temporary file being written (nil: none any more).
@@ -40,5 +55,28 @@ public enum TemporaryFiles {
         let old = pendingTemporary
         pendingTemporary = path.map { strdup($0) }
         free(old)
+    }
+
+    /// Records a written temporary file handed to the committer; false when every slot is taken
+    /// (the caller then commits it at once).
+    static func hold(_ path: String) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let slot = (0..<heldCapacity).first(where: { heldTemporaries[$0] == nil }) else { return false }
+        heldTemporaries[slot] = strdup(path)
+        return true
+    }
+
+    /// The committer renamed (or removed) a held temporary file.
+    static func release(_ path: String) {
+        lock.lock()
+        defer { lock.unlock() }
+        for slot in 0..<heldCapacity {
+            guard let held = heldTemporaries[slot], String(cString: held) == path else { continue }
+            // The slot empties before the string goes, so the handler never reads freed memory.
+            heldTemporaries[slot] = nil
+            free(held)
+            return
+        }
     }
 }
