@@ -149,7 +149,9 @@ extension ServeTests {
             return reply.flatMap { try? JSONSerialization.jsonObject(with: $0.body) as? [String: Any] } ?? [:]
         }
         let deadline = Date().addingTimeInterval(60)
-        while (health()["queue"] as? Int ?? 0) < inputs.count && Date() < deadline { usleep(10_000) }
+        // Until all wait or the blocker is done (then those still arriving join the running batch).
+        while (health()["queue"] as? Int ?? 0) < inputs.count && blocker.wait(timeout: .now()) == .timedOut
+                && Date() < deadline { usleep(10_000) }
         blocker.wait()
         while Date() < deadline {
             let now = health()
@@ -159,43 +161,58 @@ extension ServeTests {
         return (group, false)
     }
 
-    @Test("jobs arriving one by one while a batch runs are dealt into it: one-process bytes, a bad one fails alone", .needsMPIRun)
+    @Test("a job arriving while a batch runs is dealt into it (not banded after it): one-process bytes; a bad upload then fails alone", .needsMPIRun)
     func lateJobsJoinRunningBatch() throws {
         let service = try ServeProcess()
         defer { service.stop() }
         let folder = try Harness.temporaryFolder("serve-late")
         defer { Harness.cleanup(folder) }
-        let query = "op=median:size=7&format=jpg"
-        let inputs = try Self.burstInputs(20, width: 700, height: 500, in: folder)
+        let query = "op=median:size=7&op=median:size=5&format=jpg"
+        let args = ["--op", "median:size=7", "--op", "median:size=5"]
+        // Fewer than --queue-length (16), so that none is refused.
+        let inputs = try Self.burstInputs(14, width: 1000, height: 700, in: folder)
         let replies = LockedReplies()
-        let (group, running) = try Self.startBatch(service, inputs, query: query, in: folder, replies: replies)
-        #expect(running, "the batch was not seen running")
+        let blocker = try Self.block(service, in: folder)
+        let group = DispatchGroup()
+        for (i, input) in inputs.enumerated() {
+            group.enter()
+            Thread { replies.set(i, try? service.process(input, query)); group.leave() }.start()
+        }
+        blocker.wait()
+        // The batch runs once its first answer is in (those still arriving join it).
+        let deadline = Date().addingTimeInterval(60)
+        while inputs.indices.allSatisfy({ replies.get($0) == nil }) && Date() < deadline { usleep(2_000) }
+        let batchOpen = inputs.indices.filter { replies.get($0) == nil }.count
+        #expect(batchOpen > 0 && batchOpen < inputs.count, "batch jobs open when the late ones began: \(batchOpen)")
 
-        // One at a time, each sent after the previous one's answer: a lone job that found the
-        // batch over would run banded (Bandsaw-Rank: all); dealt into the running batch, it is
-        // served by one rank.
-        let bad = Harness.fixtures.appendingPathComponent("bad/truncated.png")
+        // A lone job sent now: if it waited for the batch to end it would run alone, banded
+        // (Bandsaw-Rank: all); dealt into the running batch, one rank serves it. (A late job
+        // goes to the end of the batch's queue, so it ends with the batch's last images.)
         let lateFolder = folder.appendingPathComponent("late")
         try FileManager.default.createDirectory(at: lateFolder, withIntermediateDirectories: true)
-        let late = try Self.burstInputs(3, width: 300, height: 200, in: lateFolder)
-        let sequence = [late[0], late[1], bad, late[2]]
-        var lateReplies: [ServeProcess.Reply] = []
-        for input in sequence { lateReplies.append(try service.process(input, query)) }
-        let batchLeft = inputs.indices.filter { replies.get($0) == nil }.count
-        group.wait()
+        let late = try Self.burstInputs(2, width: 300, height: 200, in: lateFolder)
+        let first = try service.process(late[0], query)
+        let openAfterFirst = inputs.indices.filter { replies.get($0) == nil }.count
+        let rank = first.headers["bandsaw-rank"] ?? ""
+        #expect(!rank.isEmpty && rank != "all", "the late job was served by '\(rank)', not dealt into the batch (batch jobs open after it: \(openAfterFirst))")
 
-        for (input, reply) in zip(sequence, lateReplies) where input != bad {
-            let cli = try CommandLine1.run(input, format: "jpg", ["--op", "median:size=7"], in: folder, ranks: 1)
-            #expect(reply.status == 200 && cli.bytes != nil && reply.body == cli.bytes,
-                    "\(input.lastPathComponent): \(reply.status) \(reply.text.prefix(200))")
-            let rank = reply.headers["bandsaw-rank"] ?? ""
-            #expect(!rank.isEmpty && rank != "all", "\(input.lastPathComponent) was served by \(rank), not dealt into the batch (batch jobs still open after the late ones: \(batchLeft))")
+        // Then a bad upload and a good one at once, while the batch may still run: the bad one
+        // gets the status and line it gets alone, the good one its bytes.
+        let bad = Harness.fixtures.appendingPathComponent("bad/truncated.png")
+        let pair = LockedReplies()
+        Self.allAtOnce(2) { i in pair.set(i, try? service.process(i == 0 ? bad : late[1], query)) }
+        group.wait()
+        for (input, reply) in [(late[0], first), (late[1], pair.get(1))] {
+            let cli = try CommandLine1.run(input, format: "jpg", args, in: folder, ranks: 1)
+            #expect(reply?.status == 200 && cli.bytes != nil && reply?.body == cli.bytes,
+                    "\(input.lastPathComponent): \(reply?.status ?? 0) \(reply?.text.prefix(200) ?? "")")
         }
-        let failed = lateReplies[2]
-        #expect(failed.status == 422, "\(failed.status) \(failed.text)")
-        #expect(failed.error == (try Self.cliError(bad, format: "jpg", ["--op", "median:size=7"], in: folder)))
+        let failed = pair.get(0)
+        #expect(failed?.status == 422, "\(failed?.status ?? 0) \(failed?.text ?? "")")
+        let alone = try Self.cliError(bad, format: "jpg", args, in: folder)
+        #expect(failed?.error != nil && failed?.error == alone, "\(failed?.text ?? "") vs \(alone ?? "")")
         for (i, input) in inputs.enumerated() {
-            let cli = try CommandLine1.run(input, format: "jpg", ["--op", "median:size=7"], in: folder, ranks: 1)
+            let cli = try CommandLine1.run(input, format: "jpg", args, in: folder, ranks: 1)
             let reply = replies.get(i)
             #expect(reply?.status == 200 && reply?.body == cli.bytes, "\(i): \(reply?.status ?? 0) \(reply?.text.prefix(200) ?? "")")
         }
