@@ -67,7 +67,10 @@ struct CodecStatus: RawRepresentable, Equatable, Sendable {
         case .truncated: throw .truncated(path: path)
         case .tooLarge: throw .tooLarge(path: path, width: size.width, height: size.height, limit: size.limit)
         case .noMemory: throw .io(path: path, detail: "out of memory (\(message.text))")
-        case .writeFailed, .badArgument: throw .io(path: path, detail: "\(format) encoding failed: \(message.text)")
+        case .writeFailed: throw .io(path: path, detail: "\(format) encoding failed: \(message.text)")
+        // Decoders and encoders both refuse impossible requests (a band without its context
+        // rows): say what was refused, not that an encode failed.
+        case .badArgument: throw .io(path: path, detail: "\(format) codec refused the request: \(message.text)")
         case .unsupported: throw .unsupportedLayout(path: path, detail: message.text)
         default: throw .corrupt(path: path, detail: formatInDetail ? "\(format): \(message.text)" : message.text)
         }

@@ -48,6 +48,30 @@ public enum TemporaryFiles {
     /// two threads must not free the same string.
     private static let lock = NSLock()
 
+    /// Removes temporary files a killed run left beside these outputs (`.NAME.tmp-PID`, see
+    /// `temporaryPath(for:)`): a rank killed outright (SIGKILL, a lost node) cannot remove its
+    /// own, and the run about to write these outputs is the one to clear them. One listing per
+    /// output folder. Returns how many were removed.
+    @discardableResult
+    public static func removeLeftovers(of outputs: [String]) -> Int {
+        var byFolder: [String: Set<String>] = [:]
+        for output in outputs {
+            let folder = (output as NSString).deletingLastPathComponent
+            byFolder[folder.isEmpty ? "." : folder, default: []].insert((output as NSString).lastPathComponent)
+        }
+        var removed = 0
+        for (folder, names) in byFolder {
+            guard let entries = try? FileManager.default.contentsOfDirectory(atPath: folder) else { continue }
+            for entry in entries where entry.hasPrefix(".") {
+                guard let mark = entry.range(of: ".tmp-", options: .backwards),
+                      entry[mark.upperBound...].allSatisfy(\.isNumber),
+                      names.contains(String(entry[entry.index(after: entry.startIndex)..<mark.lowerBound])) else { continue }
+                if unlink(folder + "/" + entry) == 0 { removed += 1 }
+            }
+        }
+        return removed
+    }
+
     /// Records the temporary file being written (nil: none any more).
     static func track(_ path: String?) {
         lock.lock()

@@ -145,6 +145,7 @@ struct ProcessCommand: ParsableCommand {
     /// may not even see the input files).
     func resolveJobs(skipped: inout Int) -> JobList {
         let listed = listJobs()
+        if case .jobs(let jobs) = listed { TemporaryFiles.removeLeftovers(of: jobs.map(\.output)) }
         guard skipExisting, case .jobs(let jobs) = listed else { return listed }
         let left = jobs.filter { access($0.output, F_OK) != 0 }
         skipped = jobs.count - left.count

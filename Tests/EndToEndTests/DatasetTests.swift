@@ -116,6 +116,45 @@ struct DatasetTests {
         }
     }
 
+    @Test("an output that cannot be renamed into place fails that image alone (its sync and rename run on the committer thread): one line, the rest written, no temporary file", .needsMPIRun)
+    func renameRefused() throws {
+        let root = try Harness.temporaryFolder("dataset-rename")
+        defer { Harness.cleanup(root) }
+        let input = try Self.makeFolder(root, count: 9, seed: 12)
+        let one = root.appendingPathComponent("one")
+        #expect(try Harness.bandsaw([input.path, "-o", one.path, "-q"]).status == 0)
+        for ranks in [1, 2, 3] {
+            for schedule in ["images", "auto", "bands"] {
+                let context = "-np \(ranks) \(schedule)"
+                let out = root.appendingPathComponent("out-\(ranks)-\(schedule)")
+                // A folder where img005's output should go: rename(2) cannot put a file there.
+                let blocked = out.appendingPathComponent("img005.ppm")
+                try FileManager.default.createDirectory(at: blocked.appendingPathComponent("inside"),
+                                                        withIntermediateDirectories: true)
+                let report = root.appendingPathComponent("report-\(ranks)-\(schedule).json")
+                let r = try Harness.mpirun(ranks, [input.path, "-o", out.path, "-q", "--schedule", schedule,
+                                                   "--report", report.path])
+                #expect(r.status == 3, "\(context): exit \(r.status) \(r.stderr)")
+                let errors = r.stderr.split(separator: "\n").filter { $0.hasPrefix("error: ") }
+                #expect(errors == ["error: \(blocked.path): cannot write: is a directory"], "\(context): \(r.stderr)")
+                let summary = r.stderr.split(separator: "\n").last.map(String.init) ?? ""
+                #expect(summary.contains("8 of 9 images written") && summary.contains("img005.ppm"), "\(context): \(summary)")
+                try FileManager.default.removeItem(at: blocked)
+                var expected = Self.contents(one)
+                expected["img005.ppm"] = nil
+                let written = Self.contents(out)
+                #expect(written.keys.sorted() == expected.keys.sorted(), "\(context): \(written.keys.sorted())")
+                if schedule != "bands" || ranks == 1 {
+                    #expect(written == expected, "\(context): outputs differ from one process")
+                }
+                let entries = try Self.report(report)["batch"] as? [[String: Any]] ?? []
+                #expect(entries.count == 9, "\(context)")
+                #expect(entries.filter { ($0["status"] as? String) == "failed" }.map { $0["output"] as? String }
+                        == [blocked.path], "\(context): \(entries)")
+            }
+        }
+    }
+
     @Test("a batch killed part-way keeps every finished output; --skip-existing completes it byte-identically", .needsMPIRun)
     func killAndResume() throws {
         let root = try Harness.temporaryFolder("dataset-resume")
@@ -147,9 +186,17 @@ struct DatasetTests {
         #expect(partial.count >= 6 && partial.count < 40, "killed with \(partial.count) outputs")
         #expect(!partial.keys.contains { $0.hasPrefix(".") }, "left \(partial.keys.filter { $0.hasPrefix(".") })")
         for (name, data) in partial { #expect(reference[name] == data, "\(name) is not complete") }
+        // What a rank killed outright (SIGKILL, a lost node) would leave: the rerun clears it,
+        // and leaves alone a hidden file that is not one of its temporaries.
+        let stale = out.appendingPathComponent(".img008.ppm.tmp-99999")
+        let unrelated = out.appendingPathComponent(".img008.ppm.tmp-notes")
+        try Data([1, 2, 3]).write(to: stale)
+        try Data([4]).write(to: unrelated)
         let resumed = try Harness.mpirun(3, [input.path, "-o", out.path, "-q", "--skip-existing"])
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(resumed.stderr.contains("skipped"), "\(resumed.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: stale.path), "a killed rank's temporary file survived the rerun")
+        try FileManager.default.removeItem(at: unrelated)
         #expect(Self.contents(out) == reference, "the resumed batch differs from one uninterrupted process")
         let alive = try Harness.run(["pgrep", "-f", input.path], timeout: 10)
         #expect(alive.stdout.isEmpty, "ranks still running: \(alive.stdout)")
