@@ -29,7 +29,8 @@ public struct BatchRunner {
     /// Rank 0's source of images that arrive while the batch runs (an open batch, the
     /// service's): called between images while dealing; what it returns is dealt into the
     /// running batch, and the dealing ends when it returns nothing and no image is out. With a
-    /// feed, even one image is dealt (to the first rank free), never banded.
+    /// feed, a batch too short to deal (fewer images than ranks) is dealt all the same: more
+    /// may join it.
     public var feed: (() -> [ImageJob])? = nil
 
     /// - Parameters:
