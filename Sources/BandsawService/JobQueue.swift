@@ -99,6 +99,22 @@ public final class JobQueue: @unchecked Sendable {
         return running
     }
 
+    /// For a running batch led by `request`: the jobs at the head of the queue with its options
+    /// and format and an upload under `maxBytes`, up to `limit`, which join the running ones.
+    /// The first job that does not fit stops the taking, so a job of another pipeline (or an
+    /// upload too large to deal) ends the batch and leads the next one instead of waiting
+    /// behind an endless stream.
+    public func more(like request: JobRequest, limit: Int, maxBytes: Int) -> [QueuedJob] {
+        condition.lock(); defer { condition.unlock() }
+        var taken: [QueuedJob] = []
+        while taken.count < limit, let job = waiting.first, job.request.options == request.options,
+              job.request.format == request.format, job.request.upload.count < maxBytes {
+            taken.append(waiting.removeFirst())
+        }
+        running += taken
+        return taken
+    }
+
     /// Refuses new jobs with `result` and answers the waiting ones with it; the running job
     /// goes on (a drain), unless `includingRunning` (a lost rank: it will never finish).
     public func close(with result: JobResult, includingRunning: Bool = false) {

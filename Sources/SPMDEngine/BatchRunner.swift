@@ -26,6 +26,12 @@ public struct BatchRunner {
     let events: RunEvents
     let fault: FaultInjection?
     let ahead: Int
+    /// Rank 0's source of images that arrive while the batch runs (an open batch, the
+    /// service's): called between images while dealing; what it returns is dealt into the
+    /// running batch, and the dealing ends when it returns nothing and no image is out. With a
+    /// feed, a batch too short to deal (fewer images than ranks) is dealt all the same: more
+    /// may join it.
+    public var feed: (() -> [ImageJob])? = nil
 
     /// - Parameters:
     ///   - ahead: How many images each worker holds at once (the one it works on included); nil:
@@ -51,13 +57,18 @@ public struct BatchRunner {
         var list: [ImageJob] = []
         var median = 0
         var header: [Int64] = [0, 0, 0, 0]
-        if case .jobs(let found) = jobs, found.count > 1 {
+        if case .jobs(let found) = jobs, found.count > 1 || (feed != nil && !found.isEmpty) {
             list = found
             let sizes = found.map { job -> Int in
                 var info = stat()
                 return stat(job.input, &info) == 0 ? Int(info.st_size) : 0
             }
             plan = BatchPlan.make(sizes: sizes, ranks: world.size, schedule: schedule)
+            if feed != nil && plan.dealt.isEmpty {
+                // Too few to deal for now, but more may come: dealt, so that they join in.
+                plan = BatchPlan(dealt: found.indices.sorted { sizes[$0] != sizes[$1] ? sizes[$0] > sizes[$1] : $0 < $1 },
+                                 banded: [])
+            }
             median = sizes.sorted()[sizes.count / 2]
             // Outputs are committed off the image's path only when no two images share one
             // (the command line refuses such a list; an engine caller might not).
@@ -207,8 +218,9 @@ public struct BatchRunner {
 
     // MARK: - Rank 0: dealing
 
-    private func deal(_ order: [Int], of list: [ImageJob], ahead: Int, committer: OutputCommitter?,
+    private func deal(_ order: [Int], of initial: [ImageJob], ahead: Int, committer: OutputCommitter?,
                       into batch: inout Batch) throws {
+        var list = initial
         var dealer = Dealer(images: order, ranks: world.size, ahead: ahead)
         var sends: [PendingSend] = []
         var sendsBytes = [Bool](repeating: false, count: world.size)
@@ -314,9 +326,19 @@ public struct BatchRunner {
             if let next = dealer.done(by: rank) { try hand(next, to: rank) }
         }
 
-        while !dealer.finished {
+        /// Deals what the feed brought since the last call; whether it brought anything.
+        func pull() throws -> Bool {
+            guard let more = feed?(), !more.isEmpty else { return false }
+            dealer.add(Array(list.count..<list.count + more.count))
+            list += more
+            for (rank, index) in dealer.refill() { try hand(index, to: rank) }
+            return true
+        }
+
+        while true {
             while let message = try world.poll(tag: DealTag.done) { try handle(message) }
             if let committer { batch.settle(committer.take(), events: events) }
+            _ = try pull()
             if let index = dealer.forRoot() {
                 let result = processAlone(list[index], fault: soloFault, committer: committer)
                 dealer.rootDone()
@@ -327,8 +349,21 @@ public struct BatchRunner {
                 } else {
                     record(done, result.report, result.status)
                 }
-            } else if !dealer.finished {
+            } else if dealer.finished {
+                break
+            } else if feed == nil {
                 try handle(try awaitMessage(tag: DealTag.done))
+            } else {
+                // A worker's report or a new image, whichever comes first, with awaitMessage's
+                // sleeps between looks; outputs the committer renamed meanwhile are answered.
+                var pause: UInt32 = 20
+                while true {
+                    if let message = try world.poll(tag: DealTag.done) { try handle(message); break }
+                    if let committer { batch.settle(committer.take(), events: events) }
+                    if try pull() { break }
+                    usleep(pause)
+                    pause = min(pause * 2, 1000)
+                }
             }
         }
         for rank in 1..<world.size { try send(.stop, to: rank) }

@@ -86,6 +86,29 @@ public struct Dealer: Sendable {
         return hand
     }
 
+    /// Images that arrived while the batch runs (an open batch: the service's queue), dealt
+    /// after the ones already queued.
+    public mutating func add(_ images: [Int]) { queue += images }
+
+    /// After ``add(_:)``: images for the workers that hold fewer than their share, round by
+    /// round (rank 1 first). A worker that ran dry reports nothing more, so it must be handed
+    /// work here; the share is what ``opening()`` would give for the images not yet handed out,
+    /// so a few arrivals still leave rank 0 its part.
+    public mutating func refill() -> [(rank: Int, image: Int)] {
+        var hand: [(rank: Int, image: Int)] = []
+        let share = max(1, min(ahead, (remaining + outstanding.reduce(0, +)) / outstanding.count))
+        var gave = true
+        while gave {
+            gave = false
+            for rank in 1..<outstanding.count where outstanding[rank] < share {
+                guard let image = take(for: rank) else { return hand }
+                hand.append((rank, image))
+                gave = true
+            }
+        }
+        return hand
+    }
+
     /// `rank` finished one of its images: the image it gets next, if any remain.
     public mutating func done(by rank: Int) -> Int? {
         outstanding[rank] -= 1

@@ -27,18 +27,41 @@ enum ServeBatch {
     static let schedule = Schedule.auto
 
     /// Runs `jobs` (stored in `folders`, in the same order) with every rank; the workers have
-    /// been told a batch follows. Throws only what the ranks cannot agree on (an `MPIError`).
+    /// been told a batch follows. Jobs with the same descriptor that `queue` receives meanwhile
+    /// are stored in `scratch` and dealt into the running batch (up to ``limit`` in all, none
+    /// that would be an outlier of ``BatchPlan``): no rank idles while they wait. Throws only
+    /// what the ranks cannot agree on (an `MPIError`).
     static func run(_ jobs: [QueuedJob], folders: [JobFolder], descriptor: JobDescriptor, maxPixels: Int,
-                    world: Communicator) throws {
+                    world: Communicator, queue: JobQueue, scratch: String) throws {
         var settings = try descriptor.command(input: folders[0].input, output: folders[0].output).settings()
         settings.maxPixels = maxPixels
         let answers = Answers(jobs: jobs, folders: folders)
         let events = RunEvents(failed: { answers.failed($0) }, finished: { answers.finished($0) },
                                ended: { answers.ended($0) })
+        var runner = BatchRunner(world: world, settings: settings, schedule: schedule, events: events,
+                                 fault: FaultInjection.fromEnvironment)
+        let lead = jobs[0].request
+        let sizes = jobs.map(\.request.upload.count).sorted()
+        let maxBytes = max(BatchPlan.outlierMinimumBytes, BatchPlan.outlierFactor * sizes[sizes.count / 2])
+        var room = limit - jobs.count
+        runner.feed = {
+            guard room > 0 else { return [] }
+            let more = queue.more(like: lead, limit: room, maxBytes: maxBytes)
+            room -= more.count
+            var added: [ImageJob] = []
+            for job in more {
+                switch JobFolder.make(for: job.request, in: scratch) {
+                case .success(let folder):
+                    answers.add(job, folder)
+                    added.append(ImageJob(input: folder.input, output: folder.output))
+                case .failure(let failure):
+                    job.finish(failure.result)
+                }
+            }
+            return added
+        }
         do {
-            _ = try BatchRunner(world: world, settings: settings, schedule: schedule, events: events,
-                                fault: FaultInjection.fromEnvironment)
-                .run(.jobs(folders.map { ImageJob(input: $0.input, output: $0.output) }))
+            _ = try runner.run(.jobs(folders.map { ImageJob(input: $0.input, output: $0.output) }))
         } catch {
             // The caller answers the jobs still open (503 when a rank is lost).
             answers.finishRest(answering: false)
@@ -60,6 +83,12 @@ enum ServeBatch {
 
         init(jobs: [QueuedJob], folders: [JobFolder]) {
             for (job, folder) in zip(jobs, folders) { open[folder.input] = Entry(job: job, folder: folder) }
+        }
+
+        /// A job dealt into the running batch.
+        func add(_ job: QueuedJob, _ folder: JobFolder) {
+            lock.lock(); defer { lock.unlock() }
+            open[folder.input] = Entry(job: job, folder: folder)
         }
 
         /// A failure line names the input (or the output) by its path: the job whose folder it is.

@@ -48,7 +48,7 @@ struct ServiceRoot {
             let jobs = queue.nextBatch(limit: limit)
             if jobs.isEmpty { break }
             do {
-                try run(jobs)
+                try run(jobs, queue: queue)
             } catch let error as MPIError {
                 // The ranks can no longer agree: answer, then leave without MPI_Finalize (it
                 // would wait for the lost rank).
@@ -66,10 +66,14 @@ struct ServiceRoot {
 }
 
 extension ServiceRoot {
-    /// Runs jobs that share one descriptor: one alone (banded across every rank, as today), or
-    /// several stored first and then run as a batch (``ServeBatch``) when at least two could be
-    /// stored.
-    private func run(_ jobs: [QueuedJob]) throws {
+    /// Runs jobs that share one descriptor: one alone (banded across every rank, as the command
+    /// line runs it), or several stored first and then run as a batch (``ServeBatch``) when at
+    /// least two could be stored, which the jobs of that pipeline arriving meanwhile join.
+    ///
+    /// A lone job stays banded even when it is small: dealt to one rank instead (same bytes for
+    /// JPEG), a lone 2 MP JPEG's round trip was 36.0 ms against 31.8 ms banded (1 MP: 27.9
+    /// against 26.3), and 8 clients' throughput did not measurably change either way.
+    private func run(_ jobs: [QueuedJob], queue: JobQueue) throws {
         let descriptor = JobDescriptor(options: jobs[0].request.options, format: jobs[0].request.format)
         var stored: [(job: QueuedJob, folder: JobFolder)] = []
         if jobs.count > 1 {
@@ -91,7 +95,7 @@ extension ServiceRoot {
         var count: [Int64] = [Int64(stored.count)]
         try world.broadcast(&count)
         try ServeBatch.run(stored.map(\.job), folders: stored.map(\.folder), descriptor: descriptor,
-                           maxPixels: options.maxPixels, world: world)
+                           maxPixels: options.maxPixels, world: world, queue: queue, scratch: scratch)
     }
 
     /// One job banded across every rank.

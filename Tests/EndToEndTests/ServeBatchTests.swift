@@ -149,7 +149,9 @@ extension ServeTests {
             return reply.flatMap { try? JSONSerialization.jsonObject(with: $0.body) as? [String: Any] } ?? [:]
         }
         let deadline = Date().addingTimeInterval(60)
-        while (health()["queue"] as? Int ?? 0) < inputs.count && Date() < deadline { usleep(10_000) }
+        // Until all wait or the blocker is done (then those still arriving join the running batch).
+        while (health()["queue"] as? Int ?? 0) < inputs.count && blocker.wait(timeout: .now()) == .timedOut
+                && Date() < deadline { usleep(10_000) }
         blocker.wait()
         while Date() < deadline {
             let now = health()
@@ -157,6 +159,65 @@ extension ServeTests {
             usleep(5_000)
         }
         return (group, false)
+    }
+
+    @Test("a job arriving while a batch runs is dealt into it (not banded after it): one-process bytes; a bad upload then fails alone", .needsMPIRun)
+    func lateJobsJoinRunningBatch() throws {
+        let service = try ServeProcess()
+        defer { service.stop() }
+        let folder = try Harness.temporaryFolder("serve-late")
+        defer { Harness.cleanup(folder) }
+        let query = "op=median:size=7&op=median:size=5&format=jpg"
+        let args = ["--op", "median:size=7", "--op", "median:size=5"]
+        // Fewer than --queue-length (16), so that none is refused.
+        let inputs = try Self.burstInputs(14, width: 1000, height: 700, in: folder)
+        let replies = LockedReplies()
+        let blocker = try Self.block(service, in: folder)
+        let group = DispatchGroup()
+        for (i, input) in inputs.enumerated() {
+            group.enter()
+            Thread { replies.set(i, try? service.process(input, query)); group.leave() }.start()
+        }
+        blocker.wait()
+        // The batch runs once its first answer is in (those still arriving join it).
+        let deadline = Date().addingTimeInterval(60)
+        while inputs.indices.allSatisfy({ replies.get($0) == nil }) && Date() < deadline { usleep(2_000) }
+        let batchOpen = inputs.indices.filter { replies.get($0) == nil }.count
+        #expect(batchOpen > 0 && batchOpen < inputs.count, "batch jobs open when the late ones began: \(batchOpen)")
+
+        // A lone job sent now: if it waited for the batch to end it would run alone, banded
+        // (Bandsaw-Rank: all); dealt into the running batch, one rank serves it. (A late job
+        // goes to the end of the batch's queue, so it ends with the batch's last images.)
+        let lateFolder = folder.appendingPathComponent("late")
+        try FileManager.default.createDirectory(at: lateFolder, withIntermediateDirectories: true)
+        let late = try Self.burstInputs(2, width: 300, height: 200, in: lateFolder)
+        let first = try service.process(late[0], query)
+        let openAfterFirst = inputs.indices.filter { replies.get($0) == nil }.count
+        let rank = first.headers["bandsaw-rank"] ?? ""
+        #expect(!rank.isEmpty && rank != "all", "the late job was served by '\(rank)', not dealt into the batch (batch jobs open after it: \(openAfterFirst))")
+
+        // Then a bad upload and a good one at once, while the batch may still run: the bad one
+        // gets the status and line it gets alone, the good one its bytes.
+        let bad = Harness.fixtures.appendingPathComponent("bad/truncated.png")
+        let pair = LockedReplies()
+        Self.allAtOnce(2) { i in pair.set(i, try? service.process(i == 0 ? bad : late[1], query)) }
+        group.wait()
+        for (input, reply) in [(late[0], first), (late[1], pair.get(1))] {
+            let cli = try CommandLine1.run(input, format: "jpg", args, in: folder, ranks: 1)
+            #expect(reply?.status == 200 && cli.bytes != nil && reply?.body == cli.bytes,
+                    "\(input.lastPathComponent): \(reply?.status ?? 0) \(reply?.text.prefix(200) ?? "")")
+        }
+        let failed = pair.get(0)
+        #expect(failed?.status == 422, "\(failed?.status ?? 0) \(failed?.text ?? "")")
+        let alone = try Self.cliError(bad, format: "jpg", args, in: folder)
+        #expect(failed?.error != nil && failed?.error == alone, "\(failed?.text ?? "") vs \(alone ?? "")")
+        for (i, input) in inputs.enumerated() {
+            let cli = try CommandLine1.run(input, format: "jpg", args, in: folder, ranks: 1)
+            let reply = replies.get(i)
+            #expect(reply?.status == 200 && reply?.body == cli.bytes, "\(i): \(reply?.status ?? 0) \(reply?.text.prefix(200) ?? "")")
+        }
+        #expect(service.leftovers.isEmpty, "\(service.leftovers)")
+        #expect(try service.request("/v1/health").status == 200)
     }
 
     @Test("SIGTERM to rank 0 mid-batch: every job of the batch is answered right, every rank exits 0", .needsMPIRun)
