@@ -7,11 +7,10 @@ import ImageCore
 import ImageFilters
 import MPIKit
 
-/// Runs a list of images on all ranks by a ``Schedule``: the images banded across all ranks
-/// first (``SPMDRunner``, one image at a time, as a single image is always run), then the
-/// images dealt whole to ranks as they become free (each rank runs the engine alone on a
-/// ``SingleRank`` world, so every output has the bits of a one-process run). Every output is
-/// synced and renamed by the rank's ``OutputCommitter`` while the rank goes on.
+/// Runs a list of images on all ranks by a ``Schedule``: images dealt whole to ranks as they
+/// become free (each rank runs the engine alone on a ``SingleRank`` world, so every output has
+/// the bits of a one-process run), then the images banded across all ranks (``SPMDRunner``,
+/// one image at a time, as a single image is always run).
 ///
 /// Dealing: rank 0 keeps every worker ``Dealer/ahead`` images ahead and processes images
 /// itself in between, answering the workers' reports between its own images (no dealer
@@ -85,14 +84,6 @@ public struct BatchRunner {
         let committer = header[3] == 1 ? OutputCommitter() : nil
         defer { committer?.stop() }
         var batch = Batch(ranks: world.size)
-        // The banded images first: every rank works on them together, their outputs' syncs
-        // overlap the dealt images, and the batch ends on small dealt images, which even out
-        // across the ranks. Banded last, a 64 MP JPEG's 77 ms sync was the batch's last wait.
-        for index in 0..<Int(header[2]) {
-            let job = world.rank == 0 ? list[plan.banded[index]] : nil
-            try band(job, committer: committer, into: &batch)
-            if let committer { batch.settle(committer.take(), events: events) }
-        }
         if header[1] > 0 {
             if world.rank == 0 {
                 try deal(plan.dealt, of: list, ahead: ahead > 0 ? ahead : Self.aheadFor(medianBytes: median),
@@ -100,6 +91,11 @@ public struct BatchRunner {
             } else {
                 try work(committer: committer)
             }
+        }
+        for index in 0..<Int(header[2]) {
+            let job = world.rank == 0 ? list[plan.banded[index]] : nil
+            try band(job, committer: committer, into: &batch)
+            if let committer { batch.settle(committer.take(), events: events) }
         }
         if let committer { batch.settle(committer.takeAll(), events: events) }
         var report = RunReport(ranks: world.size, halo_mode: settings.haloMode.rawValue,
@@ -166,18 +162,27 @@ public struct BatchRunner {
 
     // MARK: - Banded
 
-    /// One image across all ranks (rank 0 holds `job`). Its output is committed off its path as
-    /// a dealt image's is (on one rank too: a one-process folder is the baseline a dealt batch
-    /// is measured against, and pays the disk's wait no more than it).
+    /// One image across all ranks (rank 0 holds `job`). On one rank, the image runs as a dealt
+    /// one does, its output committed off its path like theirs: a one-process folder is the
+    /// baseline a dealt batch is measured against, and pays the disk's wait no more than it.
     private func band(_ job: ImageJob?, committer: OutputCommitter?, into batch: inout Batch) throws {
+        if world.size == 1, let committer, let job {
+            let result = processAlone(job, fault: fault, committer: committer)
+            let entry = BatchEntry(input: job.input, output: job.output, rank: 0, schedule: "banded",
+                                   status: result.status == .success ? "written" : "failed",
+                                   seconds: result.seconds, input_access: "read", output_access: "wrote",
+                                   megapixels: result.report.map { Double($0.width * $0.height) / 1e6 } ?? 0,
+                                   exit: result.status.rawValue)
+            guard result.status != .success else {
+                batch.awaiting[job.output] = Batch.Awaiting(entry: entry, report: result.report, status: result.status,
+                                                            allRanks: true)
+                return
+            }
+            batch.add(entry, report: nil, status: result.status, allRanks: true)
+            return events.ended(entry)
+        }
         let start = monotonicSeconds()
-        // With a committer, rank 0 hands the output over once the ranks agreed on the write;
-        // the image is reported (`finished`) when it is renamed, from `settle`.
-        var banded = settings
-        banded.committer = committer
-        var local = events
-        if committer != nil { local.finished = { _ in } }
-        let outcome = try SPMDRunner(world: world, settings: banded, events: local, fault: fault)
+        let outcome = try SPMDRunner(world: world, settings: settings, events: events, fault: fault)
             .run(job.map { .jobs([$0]) } ?? .worker)
         guard let job else { return }
         let report = outcome.report.images.first
@@ -186,10 +191,6 @@ public struct BatchRunner {
                                seconds: monotonicSeconds() - start, input_access: "read", output_access: "wrote",
                                megapixels: report.map { Double($0.width * $0.height) / 1e6 } ?? 0,
                                exit: outcome.status.rawValue)
-        if committer != nil, outcome.status == .success {
-            batch.awaiting[job.output] = Batch.Awaiting(entry: entry, report: report, status: outcome.status, allRanks: true)
-            return
-        }
         batch.add(entry, report: report, status: outcome.status, allRanks: true)
         events.ended(entry)
     }

@@ -83,11 +83,9 @@ final class ImageRun {
                     firstRow: plan.shares[rank].needed.lowerBound, pixels: pixels)
     }
 
-    /// Whether the sync and rename of the output go to the settings' committer (in a batch):
-    /// rank 0 hands them over once every rank agreed on the write; a sync or rename that fails
-    /// later fails the image in the batch's record, and the batch's worst status reaches every
-    /// rank at its end, so the ranks still exit alike.
-    var defersCommit: Bool { settings.committer != nil }
+    /// Whether the sync and rename of the output go to the settings' committer: only on one
+    /// rank, where no other rank waits for the agreement on the rename.
+    var defersCommit: Bool { settings.committer != nil && world.size == 1 }
 
     /// Rank 0 writes `bytes` to a temporary file beside `job`'s output (tracked, so a signal
     /// removes it); returns its name, or the failure to agree on.

@@ -67,7 +67,7 @@ public struct RunSettings: Sendable {
     /// The kernel path every stage runs (nil: the process's own, ``SIMDPath/active``); the
     /// engine tests run each path this way.
     public var kernelPath: SIMDPath?
-    /// Where rank 0 hands its written output for the sync and rename (a batch's
+    /// Where a one-rank run hands its written output for the sync and rename (a batch's
     /// ``OutputCommitter``; rank-local, not part of what the ranks agree on). nil: the run
     /// syncs and renames itself before it returns, as a single image always does.
     public var committer: OutputCommitter?

@@ -2,7 +2,7 @@
 public enum Schedule: String, CaseIterable, Sendable {
     /// Whole images dealt to ranks as they become free while there are at least as many images
     /// as ranks; images far larger than the rest (and every image when there are fewer than
-    /// ranks) are banded across all ranks, before the dealing.
+    /// ranks) are banded across all ranks at the end.
     case auto
     /// Every image dealt whole to one rank.
     case images
@@ -11,12 +11,12 @@ public enum Schedule: String, CaseIterable, Sendable {
 }
 
 /// Which images of a batch are dealt whole to single ranks and which are banded across all
-/// ranks (before the dealt ones): a pure policy over the input files' sizes in bytes.
+/// ranks (after the dealt ones): a pure policy over the input files' sizes in bytes.
 public struct BatchPlan: Equatable, Sendable {
     /// Indices into the batch, in the order they are dealt (largest first, so the small ones
     /// even out the end).
     public var dealt: [Int]
-    /// Indices banded across all ranks before any image is dealt, in batch order.
+    /// Indices banded across all ranks once the dealt images are done, in batch order.
     public var banded: [Int]
 
     /// An image this many times the batch's median size or more is an outlier for `auto`:
