@@ -162,27 +162,19 @@ public struct BatchRunner {
 
     // MARK: - Banded
 
-    /// One image across all ranks (rank 0 holds `job`). On one rank, the image runs as a dealt
-    /// one does, its output committed off its path like theirs: a one-process folder is the
-    /// baseline a dealt batch is measured against, and pays the disk's wait no more than it.
+    /// One image across all ranks (rank 0 holds `job`). On one rank, its output is committed off
+    /// its path as a dealt image's is: a one-process folder is the baseline a dealt batch is
+    /// measured against, and pays the disk's wait no more than it.
     private func band(_ job: ImageJob?, committer: OutputCommitter?, into batch: inout Batch) throws {
-        if world.size == 1, let committer, let job {
-            let result = processAlone(job, fault: fault, committer: committer)
-            let entry = BatchEntry(input: job.input, output: job.output, rank: 0, schedule: "banded",
-                                   status: result.status == .success ? "written" : "failed",
-                                   seconds: result.seconds, input_access: "read", output_access: "wrote",
-                                   megapixels: result.report.map { Double($0.width * $0.height) / 1e6 } ?? 0,
-                                   exit: result.status.rawValue)
-            guard result.status != .success else {
-                batch.awaiting[job.output] = Batch.Awaiting(entry: entry, report: result.report, status: result.status,
-                                                            allRanks: true)
-                return
-            }
-            batch.add(entry, report: nil, status: result.status, allRanks: true)
-            return events.ended(entry)
-        }
         let start = monotonicSeconds()
-        let outcome = try SPMDRunner(world: world, settings: settings, events: events, fault: fault)
+        var banded = settings
+        var local = events
+        if world.size == 1, let committer {
+            banded.committer = committer
+            // Reported from `settle`, once renamed.
+            local.finished = { _ in }
+        }
+        let outcome = try SPMDRunner(world: world, settings: banded, events: local, fault: fault)
             .run(job.map { .jobs([$0]) } ?? .worker)
         guard let job else { return }
         let report = outcome.report.images.first
@@ -191,6 +183,10 @@ public struct BatchRunner {
                                seconds: monotonicSeconds() - start, input_access: "read", output_access: "wrote",
                                megapixels: report.map { Double($0.width * $0.height) / 1e6 } ?? 0,
                                exit: outcome.status.rawValue)
+        if banded.committer != nil, outcome.status == .success {
+            batch.awaiting[job.output] = Batch.Awaiting(entry: entry, report: report, status: outcome.status, allRanks: true)
+            return
+        }
         batch.add(entry, report: report, status: outcome.status, allRanks: true)
         events.ended(entry)
     }
@@ -207,10 +203,20 @@ public struct BatchRunner {
     /// `between` runs before each sleep (a worker posts the reports its committer finished
     /// meanwhile); when it did something, the wait starts again from the shortest sleep.
     private func awaitMessage(tag: Int, between: () throws -> Bool = { false }) throws -> Message {
-        var pause: UInt32 = 20
+        var backoff = Backoff()
         while true {
             if let message = try world.poll(tag: tag) { return message }
-            if try between() { pause = 20; continue }
+            if try between() { backoff.reset(); continue }
+            backoff.sleep()
+        }
+    }
+
+    /// The sleep between two looks while a rank waits (``awaitMessage(tag:between:)``): 20 µs,
+    /// doubling to 1 ms.
+    private struct Backoff {
+        private var pause: UInt32 = 20
+        mutating func reset() { pause = 20 }
+        mutating func sleep() {
             usleep(pause)
             pause = min(pause * 2, 1000)
         }
@@ -356,13 +362,12 @@ public struct BatchRunner {
             } else {
                 // A worker's report or a new image, whichever comes first, with awaitMessage's
                 // sleeps between looks; outputs the committer renamed meanwhile are answered.
-                var pause: UInt32 = 20
+                var backoff = Backoff()
                 while true {
                     if let message = try world.poll(tag: DealTag.done) { try handle(message); break }
                     if let committer { batch.settle(committer.take(), events: events) }
                     if try pull() { break }
-                    usleep(pause)
-                    pause = min(pause * 2, 1000)
+                    backoff.sleep()
                 }
             }
         }
