@@ -32,6 +32,11 @@ public struct BatchRunner {
     /// feed, a batch too short to deal (fewer images than ranks) is dealt all the same: more
     /// may join it.
     public var feed: (() -> [ImageJob])? = nil
+    /// Rank 0's whole batch as listed, when the jobs run are what is left of it (the others'
+    /// outputs exist: `--skip-existing`): the plan is made over the whole, so a resumed batch
+    /// runs every image as the uninterrupted batch would have (a PNG banded across ranks has
+    /// other bytes than one dealt whole, and two images left on three ranks would be banded).
+    public var planning: [ImageJob]? = nil
 
     /// - Parameters:
     ///   - ahead: How many images each worker holds at once (the one it works on included); nil:
@@ -57,13 +62,23 @@ public struct BatchRunner {
         var list: [ImageJob] = []
         var median = 0
         var header: [Int64] = [0, 0, 0, 0]
-        if case .jobs(let found) = jobs, found.count > 1 || (feed != nil && !found.isEmpty) {
+        let whole = planning ?? []
+        if case .jobs(let found) = jobs, found.count > 1 || (feed != nil && !found.isEmpty)
+            || (whole.count > 1 && !found.isEmpty) {
             list = found
-            let sizes = found.map { job -> Int in
+            func size(_ job: ImageJob) -> Int {
                 var info = stat()
                 return stat(job.input, &info) == 0 ? Int(info.st_size) : 0
             }
-            plan = BatchPlan.make(sizes: sizes, ranks: world.size, schedule: schedule)
+            let sizes = found.map(size)
+            if whole.count > 1 {
+                let wholePlan = BatchPlan.make(sizes: whole.map(size), ranks: world.size, schedule: schedule)
+                let position = Dictionary(found.indices.map { (found[$0].output, $0) }, uniquingKeysWith: { first, _ in first })
+                plan = BatchPlan(dealt: wholePlan.dealt.compactMap { position[whole[$0].output] },
+                                 banded: wholePlan.banded.compactMap { position[whole[$0].output] })
+            } else {
+                plan = BatchPlan.make(sizes: sizes, ranks: world.size, schedule: schedule)
+            }
             if feed != nil && plan.dealt.isEmpty {
                 // Too few to deal for now, but more may come: dealt, so that they join in.
                 plan = BatchPlan(dealt: found.indices.sorted { sizes[$0] != sizes[$1] ? sizes[$0] > sizes[$1] : $0 < $1 },

@@ -128,10 +128,13 @@ struct ProcessCommand: ParsableCommand {
         let status: RunStatus = try MPI.run { world in
             let printer = RunPrinter(settings: settings, ranks: world.size, table: !json && !quiet,
                                      progress: world.rank == 0 && ProgressLine.wanted(quiet: quiet))
-            let runner = BatchRunner(world: world, settings: settings, schedule: schedule, events: printer.events,
+            var runner = BatchRunner(world: world, settings: settings, schedule: schedule, events: printer.events,
                                      fault: FaultInjection.fromEnvironment)
             var skipped = 0
-            let outcome = try runner.run(world.rank == 0 ? resolveJobs(skipped: &skipped) : .worker)
+            var whole: [ImageJob]? = nil
+            let jobs = world.rank == 0 ? resolveJobs(skipped: &skipped, whole: &whole) : .worker
+            runner.planning = whole
+            let outcome = try runner.run(jobs)
             if world.rank == 0 {
                 printer.summary(outcome.report, skipped: skipped)
                 printer.finish(outcome.report, json: json, reportPath: report)
@@ -143,10 +146,11 @@ struct ProcessCommand: ParsableCommand {
 
     /// Expands folders and pairs each input with its output path (rank 0 only: other hosts
     /// may not even see the input files).
-    func resolveJobs(skipped: inout Int) -> JobList {
+    func resolveJobs(skipped: inout Int, whole: inout [ImageJob]?) -> JobList {
         let listed = listJobs()
         if case .jobs(let jobs) = listed { TemporaryFiles.removeLeftovers(of: jobs.map(\.output)) }
         guard skipExisting, case .jobs(let jobs) = listed else { return listed }
+        whole = jobs
         let left = jobs.filter { access($0.output, F_OK) != 0 }
         skipped = jobs.count - left.count
         return .jobs(left)

@@ -202,6 +202,28 @@ struct DatasetTests {
         #expect(alive.stdout.isEmpty, "ranks still running: \(alive.stdout)")
     }
 
+    @Test("--skip-existing with fewer images left than ranks: each runs as in the uninterrupted batch (dealt, one-process bytes), not banded", .needsMPIRun)
+    func resumeWithFewLeft() throws {
+        let root = try Harness.temporaryFolder("dataset-few-left")
+        defer { Harness.cleanup(root) }
+        let input = try Self.makeFolder(root, count: 9, seed: 31, side: 160)
+        let one = root.appendingPathComponent("one")
+        #expect(try Harness.bandsaw([input.path, "-o", one.path, "-q"]).status == 0)
+        let reference = Self.contents(one)
+        for left in [["img000.png"], ["img003.png", "img006.png"]] {
+            let out = root.appendingPathComponent("out-\(left.count)")
+            try FileManager.default.copyItem(at: one, to: out)
+            for name in left { try FileManager.default.removeItem(at: out.appendingPathComponent(name)) }
+            let report = root.appendingPathComponent("report-\(left.count).json")
+            let r = try Harness.mpirun(3, [input.path, "-o", out.path, "-q", "--skip-existing", "--report", report.path])
+            #expect(r.status == 0, "\(r.stderr)")
+            // PNG pieces deflated on several ranks would be other bytes than one process's.
+            #expect(Self.contents(out) == reference, "\(left): the resumed folder differs from one uninterrupted process")
+            let entries = try Self.report(report)["batch"] as? [[String: Any]] ?? []
+            #expect(entries.count == left.count && entries.allSatisfy { $0["schedule"] as? String == "dealt" }, "\(entries)")
+        }
+    }
+
     @Test("the progress line is drawn on a terminal, and not on a pipe or with --quiet", .needsMPIRun)
     func progressLine() throws {
         let root = try Harness.temporaryFolder("dataset-progress")
