@@ -1,4 +1,6 @@
 /// One image of a batch in the JSON report: where it ran, how long it took and how it ended.
+/// The report lists them in the order they were done (their outputs renamed into place), which
+/// under the committer is not always the order they were handed out.
 public struct BatchEntry: Codable, Sendable, Equatable {
     public var input: String
     public var output: String
